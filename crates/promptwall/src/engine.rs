@@ -1,0 +1,652 @@
+//! The firewall: rules compiled once, scans that share it from any number of threads.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use regex::Regex;
+
+use crate::error::Error;
+use crate::matcher::{compile_regex, ViewMatcher};
+use crate::normalize::Normalized;
+use crate::policy::Policy;
+use crate::redact;
+use crate::rule::{Category, Origin, Rule, RulePack, Severity, Side, Validator, ViewKind};
+use crate::validate;
+use crate::verdict::{Action, CategoryScores, Finding, Verdict};
+
+/// Most findings one rule reports in one view of a scan (its score counts once anyway).
+const MAX_FINDINGS_PER_RULE: usize = 32;
+
+/// Rule id of the finding for texts over the policy's `max_bytes`.
+pub const MAX_BYTES_RULE: &str = "abuse.max-bytes";
+
+#[derive(Debug)]
+struct CompiledRule {
+    id: Arc<str>,
+    category: Category,
+    severity: Severity,
+    score: f64,
+    side: Side,
+    regex: Option<Regex>,
+    /// Index of the `secret` capture group.
+    secret_group: Option<usize>,
+    validator: Option<Validator>,
+    entropy: Option<f64>,
+    allow: Vec<Regex>,
+}
+
+/// A prompt firewall: compiled rules and a policy.
+///
+/// Build it once and share it (`&Firewall` or `Arc<Firewall>`) between threads: scans take
+/// `&self`, keep their scratch space to themselves, and take no lock of the engine's.
+#[derive(Debug)]
+pub struct Firewall {
+    specs: Vec<Rule>,
+    rules: Vec<CompiledRule>,
+    keyword_only: Vec<bool>,
+    raw: ViewMatcher,
+    normalized: ViewMatcher,
+    policy: Policy,
+    packs: Vec<RulePack>,
+    default_rules: bool,
+}
+
+/// Builds a [`Firewall`] from rule packs and a policy.
+#[derive(Debug, Clone)]
+pub struct FirewallBuilder {
+    default_rules: bool,
+    packs: Vec<RulePack>,
+    paths: Vec<PathBuf>,
+    policy: Option<Policy>,
+    policy_path: Option<PathBuf>,
+}
+
+impl Default for FirewallBuilder {
+    fn default() -> Self {
+        FirewallBuilder {
+            default_rules: true,
+            packs: Vec::new(),
+            paths: Vec::new(),
+            policy: None,
+            policy_path: None,
+        }
+    }
+}
+
+impl FirewallBuilder {
+    /// Whether to start from the built-in rule packs (default: yes).
+    pub fn default_rules(mut self, yes: bool) -> Self {
+        self.default_rules = yes;
+        self
+    }
+
+    /// Adds a parsed pack; its rules add to, replace (same id) or disable earlier rules.
+    pub fn rule_pack(mut self, pack: RulePack) -> Self {
+        self.packs.push(pack);
+        self
+    }
+
+    /// Adds a pack file, or every `*.toml` pack of a folder, read when the firewall is built.
+    pub fn rules_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.paths.push(path.into());
+        self
+    }
+
+    /// Sets the policy (default: [`Policy::default`]).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// Sets the policy from a TOML file, read when the firewall is built.
+    pub fn policy_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.policy_path = Some(path.into());
+        self
+    }
+
+    /// Reads the files, merges the packs and compiles everything.
+    pub fn build(self) -> Result<Firewall, Error> {
+        let mut packs = Vec::new();
+        for p in &self.paths {
+            packs.extend(RulePack::from_path(p)?);
+        }
+        let mut all = if self.default_rules {
+            RulePack::builtin()
+        } else {
+            Vec::new()
+        };
+        all.extend(self.packs);
+        all.extend(packs);
+        let policy = match (self.policy_path, self.policy) {
+            (Some(path), _) => Policy::from_file(path)?,
+            (None, Some(p)) => p,
+            (None, None) => Policy::default(),
+        };
+        Firewall::compile(all, policy, self.default_rules)
+    }
+}
+
+/// Merges packs in order: a rule replaces an earlier one of the same id, `enabled = false`
+/// removes one.
+fn merge(packs: &[RulePack]) -> Result<Vec<Rule>, Error> {
+    let mut rules: Vec<Option<Rule>> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for pack in packs {
+        for d in &pack.disabled {
+            match index.get(&d.id) {
+                Some(&i) if rules[i].is_some() => rules[i] = None,
+                _ => {
+                    return Err(Error::rule(
+                        "disables a rule that no earlier pack defines (check the id)",
+                    )
+                    .in_source(&*d.origin.source)
+                    .at_line(d.origin.line)
+                    .for_rule(&d.id))
+                }
+            }
+        }
+        for r in &pack.rules {
+            match index.get(&r.id) {
+                Some(&i) => rules[i] = Some(r.clone()),
+                None => {
+                    index.insert(r.id.clone(), rules.len());
+                    rules.push(Some(r.clone()));
+                }
+            }
+        }
+    }
+    Ok(rules.into_iter().flatten().collect())
+}
+
+fn rule_error(origin: &Origin, id: &str, msg: String) -> Error {
+    Error::rule(msg)
+        .in_source(&*origin.source)
+        .at_line(origin.line)
+        .for_rule(id)
+}
+
+/// Scratch space of one scan.
+struct Scan<'t> {
+    original: &'t str,
+    side: Side,
+    per_rule_cap: usize,
+    use_allowlist: bool,
+    findings: Vec<Finding>,
+}
+
+/// One example that did not behave as its rule says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExampleFailure {
+    /// The rule id.
+    pub rule: String,
+    /// Where the rule is defined.
+    pub origin: Origin,
+    /// The example text.
+    pub example: String,
+    /// Whether the example should have matched.
+    pub should_match: bool,
+}
+
+impl std::fmt::Display for ExampleFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown: String = self.example.chars().take(120).collect();
+        if shown.len() < self.example.len() {
+            shown.push('…');
+        }
+        write!(
+            f,
+            "{}:{}: rule `{}`: example {:?} {}",
+            self.origin.source,
+            self.origin.line,
+            self.rule,
+            shown,
+            if self.should_match {
+                "should match but did not"
+            } else {
+                "should not match but did"
+            }
+        )
+    }
+}
+
+impl Firewall {
+    /// A firewall with the built-in rules and the default policy.
+    pub fn new() -> Result<Firewall, Error> {
+        Firewall::builder().build()
+    }
+
+    /// A builder, starting from the built-in rules and the default policy.
+    pub fn builder() -> FirewallBuilder {
+        FirewallBuilder::default()
+    }
+
+    fn compile(
+        packs: Vec<RulePack>,
+        policy: Policy,
+        default_rules: bool,
+    ) -> Result<Firewall, Error> {
+        let merged = merge(&packs)?;
+        let known: std::collections::HashSet<&str> = merged.iter().map(|r| r.id.as_str()).collect();
+        if let Some(id) = policy.rules.keys().find(|id| !known.contains(id.as_str())) {
+            let mut e = Error::policy(format!(
+                "`[rules.\"{id}\"]` names a rule that no pack defines"
+            ));
+            if let Some(t) = &policy.text {
+                if let Some(pos) = t.find(id.as_str()) {
+                    e = e.at_line(crate::error::line_of(t, pos));
+                }
+            }
+            return Err(e);
+        }
+        let mut specs = Vec::new();
+        let mut rules = Vec::new();
+        for r in merged {
+            let ov = policy.rules.get(&r.id);
+            if ov.and_then(|o| o.enabled) == Some(false) || !policy.category(r.category).enabled {
+                continue;
+            }
+            let regex = match &r.regex {
+                Some(src) => Some(
+                    compile_regex(src)
+                        .map_err(|m| rule_error(&r.origin, &r.id, format!("bad `regex`: {m}")))?,
+                ),
+                None => None,
+            };
+            let secret_group = regex
+                .as_ref()
+                .and_then(|re| re.capture_names().position(|n| n == Some("secret")));
+            let allow = r
+                .allow
+                .iter()
+                .map(|a| {
+                    compile_regex(a).map_err(|m| {
+                        rule_error(&r.origin, &r.id, format!("bad `allow` regex: {m}"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            rules.push(CompiledRule {
+                id: Arc::from(r.id.as_str()),
+                category: r.category,
+                severity: r.severity,
+                score: ov.and_then(|o| o.score).unwrap_or(r.score),
+                side: r.side,
+                regex,
+                secret_group,
+                validator: r.validator,
+                entropy: r.entropy,
+                allow,
+            });
+            specs.push(r);
+        }
+        let keyword_only: Vec<bool> = rules.iter().map(|r| r.regex.is_none()).collect();
+        let view_rules = |view: ViewKind| {
+            specs
+                .iter()
+                .enumerate()
+                .filter(move |(_, s)| s.view == view)
+                .map(|(i, s)| (i as u32, &s.keywords[..]))
+        };
+        let raw = ViewMatcher::new(view_rules(ViewKind::Raw), true)
+            .map_err(|m| Error::rule(format!("cannot build the raw-view matcher: {m}")))?;
+        let normalized = ViewMatcher::new(view_rules(ViewKind::Normalized), false)
+            .map_err(|m| Error::rule(format!("cannot build the normalized-view matcher: {m}")))?;
+        Ok(Firewall {
+            specs,
+            rules,
+            keyword_only,
+            raw,
+            normalized,
+            policy,
+            packs,
+            default_rules,
+        })
+    }
+
+    /// The rules in force, after merging packs and applying the policy's overrides.
+    pub fn rules(&self) -> &[Rule] {
+        &self.specs
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The packs it was built from, built-in ones first.
+    pub fn packs(&self) -> &[RulePack] {
+        &self.packs
+    }
+
+    /// Whether it was built on the built-in packs.
+    pub fn has_default_rules(&self) -> bool {
+        self.default_rules
+    }
+
+    /// Scans a prompt: text going to the model.
+    pub fn scan(&self, text: &str) -> Verdict {
+        self.scan_side(text, Side::Prompt)
+    }
+
+    /// Scans a response: text coming back from the model.
+    pub fn scan_response(&self, text: &str) -> Verdict {
+        self.scan_side(text, Side::Response)
+    }
+
+    /// `text` with every secret and personal-data span replaced by `[REDACTED:<rule-id>]`.
+    ///
+    /// Unlike a verdict, this scans the whole text whatever the policy's `max_bytes`, and
+    /// has no cap on findings, so nothing a rule finds is left in.
+    pub fn redact(&self, text: &str) -> String {
+        let mut scan = self.new_scan(text, Side::Both, usize::MAX, true);
+        self.collect(&mut scan, text);
+        redact::apply(text, &scan.findings)
+    }
+
+    fn new_scan<'t>(&self, original: &'t str, side: Side, cap: usize, allow: bool) -> Scan<'t> {
+        Scan {
+            original,
+            side,
+            per_rule_cap: cap,
+            use_allowlist: allow,
+            findings: Vec::new(),
+        }
+    }
+
+    fn scan_side(&self, text: &str, side: Side) -> Verdict {
+        let mut scan = self.new_scan(text, side, MAX_FINDINGS_PER_RULE, true);
+        let mut scanned = text;
+        if let Some(limit) = self.policy.max_bytes {
+            if text.len() > limit {
+                let cut = floor_char_boundary(text, limit);
+                scanned = &text[..cut];
+                scan.findings.push(Finding {
+                    rule: Arc::from(MAX_BYTES_RULE),
+                    category: Category::Abuse,
+                    severity: Severity::High,
+                    score: self
+                        .policy
+                        .rules
+                        .get(MAX_BYTES_RULE)
+                        .and_then(|o| o.score)
+                        .unwrap_or(0.9),
+                    start: cut,
+                    end: text.len(),
+                    view: Cow::Borrowed("raw"),
+                    excerpt: format!("text is {} bytes, over the limit of {limit}", text.len()),
+                });
+            }
+        }
+        self.collect(&mut scan, scanned);
+        self.verdict(text, scan.findings)
+    }
+
+    /// Runs every view's matcher and rules over `scanned` (a prefix of `scan.original`).
+    fn collect(&self, scan: &mut Scan<'_>, scanned: &str) {
+        let n = self.rules.len();
+        let mut gate = vec![false; n];
+        self.run_view(scan, &self.raw, scanned, None, "raw", &mut gate);
+        if !self.normalized.is_empty() {
+            gate.iter_mut().for_each(|g| *g = false);
+            let mut norm = Normalized::default();
+            norm.build(scanned);
+            self.run_view(
+                scan,
+                &self.normalized,
+                &norm.text,
+                Some(&norm.map),
+                "normalized",
+                &mut gate,
+            );
+        }
+    }
+
+    fn run_view(
+        &self,
+        scan: &mut Scan<'_>,
+        matcher: &ViewMatcher,
+        text: &str,
+        map: Option<&crate::normalize::OffsetMap>,
+        view: &'static str,
+        gate: &mut [bool],
+    ) {
+        let mut counts: HashMap<u32, usize> = HashMap::new();
+        let mut hits = Vec::new();
+        matcher.run(text, gate, &self.keyword_only, |h| hits.push(h));
+        for h in hits {
+            let rule = &self.rules[h.rule as usize];
+            if !rule.side.applies_to(scan.side) {
+                continue;
+            }
+            let c = counts.entry(h.rule).or_insert(0);
+            if *c >= scan.per_rule_cap {
+                continue;
+            }
+            if self.accept(scan, rule, &text[h.start..h.end]) {
+                *c += 1;
+                self.push(scan, rule, h.start, h.end, text, map, view);
+            }
+        }
+        let gated = gate
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| **g)
+            .map(|(i, _)| i as u32)
+            .chain(matcher.always.iter().copied());
+        for idx in gated {
+            let rule = &self.rules[idx as usize];
+            let Some(re) = &rule.regex else { continue };
+            if !rule.side.applies_to(scan.side) {
+                continue;
+            }
+            let mut found = 0;
+            let mut consider = |start: usize, end: usize, scan: &mut Scan<'_>| {
+                if self.accept(scan, rule, &text[start..end]) {
+                    found += 1;
+                    self.push(scan, rule, start, end, text, map, view);
+                }
+                found < scan.per_rule_cap
+            };
+            match rule.secret_group {
+                Some(g) => {
+                    for caps in re.captures_iter(text) {
+                        if let Some(m) = caps.get(g).or_else(|| caps.get(0)) {
+                            if !consider(m.start(), m.end(), scan) {
+                                break;
+                            }
+                        }
+                    }
+                }
+                None => {
+                    for m in re.find_iter(text) {
+                        if !consider(m.start(), m.end(), scan) {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether a candidate passes the rule's checks and the allowlists.
+    fn accept(&self, scan: &Scan<'_>, rule: &CompiledRule, matched: &str) -> bool {
+        if matched.is_empty() {
+            return false;
+        }
+        if let Some(v) = rule.validator {
+            if !validate::check(v, matched) {
+                return false;
+            }
+        }
+        if let Some(min) = rule.entropy {
+            if validate::entropy(matched) < min {
+                return false;
+            }
+        }
+        if rule.allow.iter().any(|a| a.is_match(matched)) {
+            return false;
+        }
+        !(scan.use_allowlist && self.policy.allowed(&rule.id, matched))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &self,
+        scan: &mut Scan<'_>,
+        rule: &CompiledRule,
+        start: usize,
+        end: usize,
+        text: &str,
+        map: Option<&crate::normalize::OffsetMap>,
+        view: &'static str,
+    ) {
+        let (s, e) = match map {
+            Some(m) => m.span(start, end),
+            None => (start, end),
+        };
+        let excerpt = if rule.category.is_sensitive() {
+            redact::mask(&text[start..end])
+        } else {
+            redact::excerpt(&scan.original[s..e])
+        };
+        scan.findings.push(Finding {
+            rule: rule.id.clone(),
+            category: rule.category,
+            severity: rule.severity,
+            score: rule.score,
+            start: s,
+            end: e,
+            view: Cow::Borrowed(view),
+            excerpt,
+        });
+    }
+
+    /// Scores findings and applies the policy.
+    fn verdict(&self, text: &str, mut findings: Vec<Finding>) -> Verdict {
+        // The strongest finding of each rule counts once; categories combine by noisy-OR.
+        findings.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(a.start.cmp(&b.start))
+                .then(a.end.cmp(&b.end))
+                .then_with(|| a.rule.cmp(&b.rule))
+        });
+        let mut seen: Vec<&str> = Vec::new();
+        let mut miss = [1.0f64; 6];
+        for f in &findings {
+            if seen.contains(&&*f.rule) {
+                continue;
+            }
+            seen.push(&f.rule);
+            miss[f.category as usize] *= 1.0 - f.score;
+        }
+        let mut categories = CategoryScores::default();
+        let mut action = Action::Allow;
+        for c in Category::ALL {
+            let s = round4(1.0 - miss[c as usize]);
+            *categories.get_mut(c) = s;
+            action = action.max(self.policy.category(c).action_for(s));
+        }
+        let omitted = findings.len().saturating_sub(self.policy.max_findings);
+        findings.truncate(self.policy.max_findings);
+        Verdict {
+            action,
+            score: categories.max(),
+            categories,
+            tokens: estimate_tokens(text),
+            tokens_exact: false,
+            findings,
+            findings_omitted: omitted,
+        }
+    }
+
+    /// Runs every rule's examples against this firewall and returns those that fail.
+    ///
+    /// Examples run with the rules of all packs in force but without the policy's
+    /// allowlist, on the rule's own side.
+    pub fn check_examples(&self) -> Vec<ExampleFailure> {
+        let mut failures = Vec::new();
+        for (i, spec) in self.specs.iter().enumerate() {
+            let id = &self.rules[i].id;
+            let cases = spec
+                .examples_match
+                .iter()
+                .map(|e| (e, true))
+                .chain(spec.examples_no_match.iter().map(|e| (e, false)));
+            for (example, should_match) in cases {
+                let mut scan = self.new_scan(example, spec.side, MAX_FINDINGS_PER_RULE, false);
+                self.collect(&mut scan, example);
+                let matched = scan.findings.iter().any(|f| f.rule == *id);
+                if matched != should_match {
+                    failures.push(ExampleFailure {
+                        rule: spec.id.clone(),
+                        origin: spec.origin.clone(),
+                        example: example.clone(),
+                        should_match,
+                    });
+                }
+            }
+        }
+        failures
+    }
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// The largest char boundary of `s` at or below `i`.
+fn floor_char_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// A quick token estimate: about four ASCII bytes a token, one token per other character.
+pub fn estimate_tokens(text: &str) -> u64 {
+    let mut ascii = 0u64;
+    let mut other = 0u64;
+    for &b in text.as_bytes() {
+        if b < 0x80 {
+            ascii += 1;
+        } else if b & 0xC0 != 0x80 {
+            other += 1;
+        }
+    }
+    ascii.div_ceil(4) + other
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_estimate() {
+        assert_eq!(estimate_tokens(""), 0);
+        assert_eq!(estimate_tokens("abcd"), 1);
+        assert_eq!(estimate_tokens("abcde"), 2);
+        assert_eq!(estimate_tokens("你好"), 2);
+    }
+
+    #[test]
+    fn floor_boundary() {
+        assert_eq!(floor_char_boundary("aé", 2), 1);
+        assert_eq!(floor_char_boundary("aé", 9), 3);
+    }
+}
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_example_behaves() {
+        let fw = Firewall::new().expect("builds");
+        let failures = fw.check_examples();
+        let text: Vec<String> = failures.iter().map(|f| f.to_string()).collect();
+        assert!(failures.is_empty(), "{}", text.join("\n"));
+    }
+}

@@ -1,0 +1,237 @@
+//! The matcher: one Aho-Corasick automaton per view over all rule keywords, and the regexes
+//! it gates.
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex::{Regex, RegexBuilder};
+
+/// Longest accepted regex source, in bytes.
+pub const MAX_REGEX_LEN: usize = 4096;
+/// Largest compiled regex program, in bytes.
+const REGEX_SIZE_LIMIT: usize = 2 << 20;
+/// Largest lazy-DFA cache per regex, in bytes.
+const REGEX_DFA_LIMIT: usize = 2 << 20;
+
+/// Compiles a rule's regex with the engine's limits, `\b` and `\B` made ASCII-only.
+///
+/// Unicode word boundaries force the regex engine off its DFA on non-ASCII text (about
+/// 1 MB/s); the ASCII form keeps every rule linear and fast on any script.
+pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
+    if pattern.len() > MAX_REGEX_LEN {
+        return Err(format!(
+            "regex is {} bytes long, more than the limit of {MAX_REGEX_LEN}",
+            pattern.len()
+        ));
+    }
+    RegexBuilder::new(&ascii_word_boundaries(pattern))
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_DFA_LIMIT)
+        .nest_limit(64)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Rewrites `\b` and `\B` outside character classes as `(?-u:\b)` and `(?-u:\B)`.
+fn ascii_word_boundaries(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    let mut class_depth = 0usize;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(b @ ('b' | 'B')) if class_depth == 0 => {
+                    out.push_str("(?-u:\\");
+                    out.push(b);
+                    out.push(')');
+                }
+                Some(n) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                None => out.push('\\'),
+            },
+            '[' => {
+                class_depth += 1;
+                out.push(c);
+            }
+            ']' if class_depth > 0 => {
+                class_depth -= 1;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The keywords of one view and the rules each of them gates.
+#[derive(Debug)]
+pub(crate) struct ViewMatcher {
+    ac: Option<AhoCorasick>,
+    /// For each automaton pattern, the range of `rule_ids` gated by it.
+    pattern_rules: Vec<(u32, u32)>,
+    rule_ids: Vec<u32>,
+    /// Rules of this view without keywords: they always run.
+    pub(crate) always: Vec<u32>,
+}
+
+/// A keyword occurrence for a rule that has no regex.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KeywordHit {
+    pub rule: u32,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl ViewMatcher {
+    /// Builds the matcher from `(rule index, keywords)` for the rules of one view.
+    pub fn new<'a>(
+        rules: impl IntoIterator<Item = (u32, &'a [String])>,
+        case_insensitive: bool,
+    ) -> Result<ViewMatcher, String> {
+        let mut keywords: Vec<String> = Vec::new();
+        let mut gated: Vec<Vec<u32>> = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        let mut always = Vec::new();
+        for (rule, kws) in rules {
+            if kws.is_empty() {
+                always.push(rule);
+            }
+            for k in kws {
+                let key = if case_insensitive {
+                    k.to_ascii_lowercase()
+                } else {
+                    k.clone()
+                };
+                let pid = *index.entry(key.clone()).or_insert_with(|| {
+                    keywords.push(key);
+                    gated.push(Vec::new());
+                    keywords.len() - 1
+                });
+                if gated[pid].last() != Some(&rule) {
+                    gated[pid].push(rule);
+                }
+            }
+        }
+        let mut pattern_rules = Vec::with_capacity(gated.len());
+        let mut rule_ids = Vec::new();
+        for g in gated {
+            pattern_rules.push((rule_ids.len() as u32, g.len() as u32));
+            rule_ids.extend(g);
+        }
+        let ac = if keywords.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .ascii_case_insensitive(case_insensitive)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(&keywords)
+                    .map_err(|e| e.to_string())?,
+            )
+        };
+        Ok(ViewMatcher {
+            ac,
+            pattern_rules,
+            rule_ids,
+            always,
+        })
+    }
+
+    /// Whether no rule uses this view.
+    pub fn is_empty(&self) -> bool {
+        self.ac.is_none() && self.always.is_empty()
+    }
+
+    /// Runs the automaton over `text`: sets `gate[rule]` for each rule whose keyword occurs,
+    /// and reports whole-word keyword occurrences for rules in `keyword_only`.
+    pub fn run(
+        &self,
+        text: &str,
+        gate: &mut [bool],
+        keyword_only: &[bool],
+        mut hit: impl FnMut(KeywordHit),
+    ) {
+        let Some(ac) = &self.ac else { return };
+        let bytes = text.as_bytes();
+        for m in ac.find_overlapping_iter(text) {
+            let (off, len) = self.pattern_rules[m.pattern().as_usize()];
+            for &rule in &self.rule_ids[off as usize..(off + len) as usize] {
+                let r = rule as usize;
+                if keyword_only[r] {
+                    if is_whole_word(bytes, m.start(), m.end()) {
+                        hit(KeywordHit {
+                            rule,
+                            start: m.start(),
+                            end: m.end(),
+                        });
+                    }
+                } else {
+                    gate[r] = true;
+                }
+            }
+        }
+    }
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Whether `bytes[start..end]` does not continue an ASCII word on either side.
+fn is_whole_word(bytes: &[u8], start: usize, end: usize) -> bool {
+    let left_ok = start == 0 || !is_word_byte(bytes[start]) || !is_word_byte(bytes[start - 1]);
+    let right_ok = end >= bytes.len() || !is_word_byte(bytes[end - 1]) || !is_word_byte(bytes[end]);
+    left_ok && right_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_boundaries_become_ascii() {
+        assert_eq!(ascii_word_boundaries(r"\bkey\b"), r"(?-u:\b)key(?-u:\b)");
+        assert_eq!(ascii_word_boundaries(r"\\b"), r"\\b");
+        assert_eq!(ascii_word_boundaries(r"[\b]\B"), r"[\b](?-u:\B)");
+        let re = compile_regex(r"\bignore\b").expect("compiles");
+        assert!(re.is_match("please ignore this"));
+        assert!(!re.is_match("ignored"));
+        assert!(re.is_match("é ignore"));
+    }
+
+    #[test]
+    fn regex_limits() {
+        assert!(compile_regex(&"a".repeat(MAX_REGEX_LEN + 1)).is_err());
+        assert!(compile_regex("(a{1000}){1000}").is_err());
+        assert!(compile_regex("(").is_err());
+    }
+
+    #[test]
+    fn gates_and_keyword_hits() {
+        let k0 = vec!["ignore".to_string()];
+        let k1 = vec!["ignore".to_string(), "dan".to_string()];
+        let k2: Vec<String> = vec![];
+        let m =
+            ViewMatcher::new([(0, &k0[..]), (1, &k1[..]), (2, &k2[..])], false).expect("builds");
+        assert_eq!(m.always, vec![2]);
+        let mut gate = vec![false; 3];
+        let mut hits = Vec::new();
+        m.run(
+            "dance, dan, ignore",
+            &mut gate,
+            &[false, true, false],
+            |h| hits.push((h.rule, h.start, h.end)),
+        );
+        assert_eq!(gate, vec![true, false, false]);
+        assert_eq!(hits, vec![(1, 7, 10), (1, 12, 18)]);
+    }
+
+    #[test]
+    fn whole_word() {
+        let b = b"a dan b";
+        assert!(is_whole_word(b, 2, 5));
+        assert!(!is_whole_word(b"dance", 0, 3));
+        assert!(is_whole_word(b"<|im_start|>", 0, 12));
+    }
+}

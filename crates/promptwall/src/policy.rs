@@ -1,0 +1,420 @@
+//! Policy: thresholds, actions per category, limits, rule overrides and allowlists.
+//!
+//! ```toml
+//! flag = 0.5            # a category at or above this score is flagged
+//! block = 0.8           # ... and blocked at or above this one
+//! max_bytes = 1048576   # longer texts get `abuse.max-bytes`; only this many bytes are scanned
+//! max_findings = 100    # findings listed in a verdict (scores count them all)
+//!
+//! [categories.secret]
+//! action = "redact"     # what reaching `flag` means for this category: flag, redact or block
+//! block = 0.95          # thresholds may differ per category
+//!
+//! [categories.pii]
+//! enabled = false       # ignore a category entirely
+//!
+//! [rules."injection.persona.dan"]
+//! score = 0.4           # or `enabled = false`
+//!
+//! [[allow]]
+//! literal = "AKIAIOSFODNN7EXAMPLE"      # matched text holding it is ignored
+//! rules = ["secret.aws.access-key-id"]  # optional: only for these rules
+//!
+//! [[allow]]
+//! regex = '@example\.(com|org)$'
+//! ```
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{line_of, Error};
+use crate::rule::Category;
+use crate::verdict::Action;
+
+/// Default flag threshold.
+pub const DEFAULT_FLAG: f64 = 0.5;
+/// Default block threshold.
+pub const DEFAULT_BLOCK: f64 = 0.8;
+/// Default byte limit.
+pub const DEFAULT_MAX_BYTES: usize = 1 << 20;
+/// Default number of findings listed in a verdict.
+pub const DEFAULT_MAX_FINDINGS: usize = 100;
+
+/// How one category is treated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CategoryPolicy {
+    /// Whether findings of the category count at all.
+    pub enabled: bool,
+    /// Score from which the category triggers `action`.
+    pub flag: f64,
+    /// Score from which the category blocks.
+    pub block: f64,
+    /// What reaching `flag` (but not `block`) means: flag, redact or block.
+    pub action: Action,
+}
+
+impl Default for CategoryPolicy {
+    fn default() -> Self {
+        CategoryPolicy {
+            enabled: true,
+            flag: DEFAULT_FLAG,
+            block: DEFAULT_BLOCK,
+            action: Action::Flag,
+        }
+    }
+}
+
+impl CategoryPolicy {
+    /// The action for a category score.
+    pub fn action_for(&self, score: f64) -> Action {
+        if !self.enabled {
+            Action::Allow
+        } else if score >= self.block {
+            Action::Block
+        } else if score >= self.flag {
+            self.action
+        } else {
+            Action::Allow
+        }
+    }
+}
+
+/// A per-rule override.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RuleOverride {
+    /// `Some(false)` turns the rule off.
+    pub enabled: Option<bool>,
+    /// A new score for its findings.
+    pub score: Option<f64>,
+}
+
+/// One allowlist entry: matches it covers are not reported.
+#[derive(Clone, Debug)]
+pub struct AllowEntry {
+    /// A literal: a match whose text contains it is ignored.
+    pub literal: Option<String>,
+    /// A regex: a match whose text it finds a match in is ignored.
+    pub regex: Option<regex::Regex>,
+    /// The rule ids it applies to; all rules when empty.
+    pub rules: Vec<String>,
+}
+
+impl AllowEntry {
+    pub(crate) fn covers(&self, rule: &str, matched: &str) -> bool {
+        if !self.rules.is_empty() && !self.rules.iter().any(|r| r == rule) {
+            return false;
+        }
+        self.literal.as_deref().is_some_and(|l| matched.contains(l))
+            || self.regex.as_ref().is_some_and(|r| r.is_match(matched))
+    }
+}
+
+/// How scores become actions, and the limits of a scan.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    categories: [CategoryPolicy; 6],
+    /// Texts longer than this get an `abuse.max-bytes` finding, and only this many bytes are
+    /// scanned (`None`: no limit; scans then cost time in proportion to the whole text).
+    pub max_bytes: Option<usize>,
+    /// How many findings a verdict lists (the scores count all of them).
+    pub max_findings: usize,
+    /// Per-rule overrides.
+    pub rules: HashMap<String, RuleOverride>,
+    /// Allowlist entries.
+    pub allow: Vec<AllowEntry>,
+    /// The TOML it was parsed from, if any (kept so an engine can be rebuilt elsewhere).
+    pub text: Option<String>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            categories: std::array::from_fn(|_| CategoryPolicy::default()),
+            max_bytes: Some(DEFAULT_MAX_BYTES),
+            max_findings: DEFAULT_MAX_FINDINGS,
+            rules: HashMap::new(),
+            allow: Vec::new(),
+            text: None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    flag: Option<f64>,
+    block: Option<f64>,
+    max_bytes: Option<i64>,
+    max_findings: Option<i64>,
+    #[serde(default)]
+    categories: HashMap<String, toml::Spanned<RawCategory>>,
+    #[serde(default)]
+    rules: HashMap<String, toml::Spanned<RawRuleOverride>>,
+    #[serde(default)]
+    allow: Vec<toml::Spanned<RawAllow>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCategory {
+    enabled: Option<bool>,
+    flag: Option<f64>,
+    block: Option<f64>,
+    action: Option<Action>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRuleOverride {
+    enabled: Option<bool>,
+    score: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAllow {
+    literal: Option<String>,
+    regex: Option<String>,
+    #[serde(default)]
+    rules: Vec<String>,
+}
+
+fn check_unit(name: &str, v: f64) -> Result<f64, String> {
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("`{name}` must be between 0 and 1, not {v}"))
+    }
+}
+
+impl Policy {
+    /// The policy of a category.
+    pub fn category(&self, c: Category) -> &CategoryPolicy {
+        &self.categories[c as usize]
+    }
+
+    /// Changes the policy of a category.
+    pub fn category_mut(&mut self, c: Category) -> &mut CategoryPolicy {
+        &mut self.categories[c as usize]
+    }
+
+    /// Parses a policy from TOML; `source` names it in errors.
+    pub fn from_toml(text: &str, source: &str) -> Result<Policy, Error> {
+        let raw: RawPolicy = toml::from_str(text).map_err(|e| {
+            let mut err = Error::policy(e.message().trim()).in_source(source);
+            if let Some(span) = e.span() {
+                err = err.at_line(line_of(text, span.start));
+            }
+            err
+        })?;
+        let at = |line: usize, msg: String| Error::policy(msg).in_source(source).at_line(line);
+        let top = |msg: String| Error::policy(msg).in_source(source);
+        let mut p = Policy::default();
+        let flag = raw
+            .flag
+            .map(|v| check_unit("flag", v))
+            .transpose()
+            .map_err(top)?;
+        let block = raw
+            .block
+            .map(|v| check_unit("block", v))
+            .transpose()
+            .map_err(top)?;
+        for c in &mut p.categories {
+            c.flag = flag.unwrap_or(c.flag);
+            c.block = block.unwrap_or(c.block);
+        }
+        if let Some(m) = raw.max_bytes {
+            if m < 0 {
+                return Err(top("`max_bytes` must be 0 (no limit) or more".into()));
+            }
+            p.max_bytes = if m == 0 { None } else { Some(m as usize) };
+        }
+        if let Some(m) = raw.max_findings {
+            if m < 0 {
+                return Err(top("`max_findings` must be 0 or more".into()));
+            }
+            p.max_findings = m as usize;
+        }
+        let mut cats: Vec<_> = raw.categories.into_iter().collect();
+        cats.sort_by_key(|(_, v)| v.span().start);
+        for (name, spanned) in cats {
+            let line = line_of(text, spanned.span().start);
+            let Some(cat) = Category::from_name(&name) else {
+                return Err(at(
+                    line,
+                    format!("unknown category `{name}` (injection, secret, pii, abuse, exfiltration, leak)"),
+                ));
+            };
+            let rc = spanned.into_inner();
+            let c = p.category_mut(cat);
+            if let Some(e) = rc.enabled {
+                c.enabled = e;
+            }
+            if let Some(v) = rc.flag {
+                c.flag = check_unit("flag", v).map_err(|m| at(line, m))?;
+            }
+            if let Some(v) = rc.block {
+                c.block = check_unit("block", v).map_err(|m| at(line, m))?;
+            }
+            if let Some(a) = rc.action {
+                if a == Action::Allow {
+                    return Err(at(
+                        line,
+                        "`action` is what reaching `flag` means: flag, redact or block (use `enabled = false` to ignore a category)".into(),
+                    ));
+                }
+                c.action = a;
+            }
+            if c.flag > c.block {
+                return Err(at(
+                    line,
+                    format!(
+                        "`flag` ({}) is above `block` ({}) for `{name}`",
+                        c.flag, c.block
+                    ),
+                ));
+            }
+        }
+        for c in &p.categories {
+            if c.flag > c.block {
+                return Err(top(format!(
+                    "`flag` ({}) is above `block` ({})",
+                    c.flag, c.block
+                )));
+            }
+        }
+        for (id, spanned) in raw.rules {
+            let line = line_of(text, spanned.span().start);
+            let r = spanned.into_inner();
+            let score = r
+                .score
+                .map(|v| check_unit("score", v))
+                .transpose()
+                .map_err(|m| at(line, m).for_rule(&id))?;
+            p.rules.insert(
+                id,
+                RuleOverride {
+                    enabled: r.enabled,
+                    score,
+                },
+            );
+        }
+        for spanned in raw.allow {
+            let line = line_of(text, spanned.span().start);
+            let a = spanned.into_inner();
+            let regex = match &a.regex {
+                Some(re) => Some(
+                    crate::matcher::compile_regex(re)
+                        .map_err(|e| at(line, format!("bad allowlist `regex`: {e}")))?,
+                ),
+                None => None,
+            };
+            match (&a.literal, &regex) {
+                (None, None) => {
+                    return Err(at(
+                        line,
+                        "an `[[allow]]` entry needs `literal` or `regex`".into(),
+                    ))
+                }
+                (Some(l), _) if l.is_empty() => {
+                    return Err(at(line, "an allowlist `literal` must not be empty".into()))
+                }
+                _ => {}
+            }
+            p.allow.push(AllowEntry {
+                literal: a.literal,
+                regex,
+                rules: a.rules,
+            });
+        }
+        p.text = Some(text.to_string());
+        Ok(p)
+    }
+
+    /// Reads and parses a policy file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Policy, Error> {
+        let path = path.as_ref();
+        let text = crate::rule::read_limited(path, crate::rule::MAX_PACK_BYTES).map_err(|e| {
+            Error::policy(e.message().to_string()).in_source(path.display().to_string())
+        })?;
+        Policy::from_toml(&text, &path.display().to_string())
+    }
+
+    pub(crate) fn allowed(&self, rule: &str, matched: &str) -> bool {
+        self.allow.iter().any(|a| a.covers(rule, matched))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_flag_at_half_and_block_at_point_eight() {
+        let p = Policy::default();
+        let c = p.category(Category::Injection);
+        assert_eq!(c.action_for(0.49), Action::Allow);
+        assert_eq!(c.action_for(0.5), Action::Flag);
+        assert_eq!(c.action_for(0.79), Action::Flag);
+        assert_eq!(c.action_for(0.8), Action::Block);
+    }
+
+    #[test]
+    fn parses_every_section() {
+        let p = Policy::from_toml(
+            r#"
+flag = 0.4
+max_bytes = 0
+max_findings = 3
+[categories.secret]
+action = "redact"
+block = 0.99
+[categories.pii]
+enabled = false
+[rules."a.b"]
+score = 0.2
+[[allow]]
+literal = "EXAMPLE"
+rules = ["a.b"]
+[[allow]]
+regex = '^test'
+"#,
+            "p.toml",
+        )
+        .expect("parses");
+        assert_eq!(p.max_bytes, None);
+        assert_eq!(p.max_findings, 3);
+        let s = p.category(Category::Secret);
+        assert_eq!((s.flag, s.block, s.action), (0.4, 0.99, Action::Redact));
+        assert_eq!(s.action_for(0.9), Action::Redact);
+        assert_eq!(p.category(Category::Pii).action_for(1.0), Action::Allow);
+        assert_eq!(p.rules["a.b"].score, Some(0.2));
+        assert!(p.allowed("a.b", "key EXAMPLE key"));
+        assert!(!p.allowed("c.d", "key EXAMPLE key"));
+        assert!(p.allowed("c.d", "testing"));
+    }
+
+    #[test]
+    fn errors_say_where() {
+        let e = Policy::from_toml("flag = 0.5\n[categories.nope]\n", "p.toml").expect_err("bad");
+        assert_eq!(e.line(), Some(2));
+        assert!(e.to_string().starts_with("p.toml:2: "), "{e}");
+        let e = Policy::from_toml("flag = 0.5\nflg = 1\n", "p.toml").expect_err("bad");
+        assert_eq!(e.line(), Some(2));
+        let e = Policy::from_toml("[categories.pii]\nflag = 0.9\nblock = 0.6\n", "p.toml")
+            .expect_err("bad");
+        assert!(e.message().contains("above"), "{e}");
+        let e = Policy::from_toml("\n\n[[allow]]\nregex = '('\n", "p.toml").expect_err("bad");
+        assert_eq!(e.line(), Some(3));
+        let e = Policy::from_toml("[[allow]]\nrules = []\n", "p.toml").expect_err("bad");
+        assert!(e.message().contains("literal"), "{e}");
+        let e = Policy::from_toml("block = 3\n", "p.toml").expect_err("bad");
+        assert!(e.message().contains("between 0 and 1"), "{e}");
+        let e = Policy::from_toml("[categories.secret]\naction = \"allow\"\n", "p.toml")
+            .expect_err("bad");
+        assert!(e.message().contains("enabled = false"), "{e}");
+    }
+}
