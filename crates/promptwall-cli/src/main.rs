@@ -1,1 +1,143 @@
-fn main() {}
+//! The `promptwall` command-line tool.
+#![forbid(unsafe_code)]
+
+mod eval;
+mod input;
+mod rules_cmd;
+mod scan;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use promptwall::Firewall;
+
+/// promptwall: a prompt firewall. Scans text going to an LLM, or coming back from it, for
+/// prompt injection and jailbreaks, secrets and personal data, cost abuse, exfiltration and
+/// leaks, and explains every finding with its rule, score and byte span.
+///
+/// Exit status, like grep: 0 when every input is allowed, 1 when any is flagged, redacted or
+/// blocked, 2 on errors.
+#[derive(Parser, Debug)]
+#[command(name = "promptwall", version, max_term_width = 100)]
+#[command(after_help = "Examples:
+  echo 'Ignore all previous instructions' | promptwall scan
+  promptwall scan --json prompt.txt
+  promptwall scan --jsonl prompts.jsonl > verdicts.jsonl
+  promptwall scan --response --jsonl model-output.jsonl
+  promptwall redact chat-log.txt > chat-log.redacted.txt
+  promptwall eval labelled.jsonl --errors 10
+  promptwall rules check my-rules/")]
+struct Cli {
+    #[command(flatten)]
+    engine: EngineArgs,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// How to build the engine; shared by every command.
+#[derive(Args, Debug, Clone)]
+struct EngineArgs {
+    /// Add a rule pack (a TOML file, or a folder of them); repeatable. Rules with the id of an
+    /// earlier rule replace it; `enabled = false` turns one off.
+    #[arg(long = "rules", value_name = "PATH", global = true)]
+    rules: Vec<PathBuf>,
+
+    /// Use this policy file (TOML): thresholds, actions per category, limits, allowlists.
+    #[arg(long, value_name = "PATH", global = true)]
+    policy: Option<PathBuf>,
+
+    /// Start without the built-in rule packs (use only --rules).
+    #[arg(long, global = true)]
+    no_default_rules: bool,
+}
+
+impl EngineArgs {
+    fn build(&self, extra: &[PathBuf]) -> Result<Firewall, promptwall::Error> {
+        let mut b = Firewall::builder().default_rules(!self.no_default_rules);
+        for p in self.rules.iter().chain(extra) {
+            b = b.rules_path(p);
+        }
+        if let Some(p) = &self.policy {
+            b = b.policy_file(p);
+        }
+        b.build()
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Scan texts and print a verdict for each.
+    ///
+    /// Each PATH (or `-` for standard input, the default) is one text. With --jsonl, each line
+    /// of the input is a JSON object with a `text` field, and one verdict is printed per line
+    /// in the same order, echoing an `id` field when the line has one; a bad line prints
+    /// {"line": N, "error": "..."} and the run goes on.
+    Scan(scan::ScanArgs),
+
+    /// Print the text with each secret and personal-data span replaced by
+    /// `[REDACTED:<rule-id>]`. Exits 1 when anything was redacted, 0 when nothing was.
+    Redact(scan::RedactArgs),
+
+    /// Measure injection detection on a labelled JSONL file (rows with `text`, `label` 0 or
+    /// 1, and an optional `category`): accuracy per category, balanced accuracy, precision,
+    /// recall, F1 and false-positive rate. A row counts as detected when its injection score
+    /// reaches the policy's flag threshold.
+    Eval(eval::EvalArgs),
+
+    /// List the rules in force, or check rule packs and run their examples.
+    #[command(subcommand)]
+    Rules(rules_cmd::RulesCommand),
+}
+
+/// How a command ended: its exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    /// Everything was allowed (or, for other commands, nothing was found).
+    Clean = 0,
+    /// Something was flagged, redacted or blocked.
+    Found = 1,
+    /// Something went wrong.
+    Error = 2,
+}
+
+/// An error of the CLI: a message for standard error.
+#[derive(Debug)]
+pub struct CliError(String);
+
+impl<E: std::fmt::Display> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Scan(a) => scan::run_scan(&cli.engine, a),
+        Command::Redact(a) => scan::run_redact(&cli.engine, a),
+        Command::Eval(a) => eval::run(&cli.engine, a),
+        Command::Rules(c) => rules_cmd::run(&cli.engine, c),
+    };
+    match result {
+        Ok(outcome) => ExitCode::from(outcome as u8),
+        Err(CliError(msg)) if msg == BROKEN_PIPE => ExitCode::from(Outcome::Clean as u8),
+        Err(CliError(msg)) => {
+            let _ = writeln!(io::stderr(), "promptwall: error: {msg}");
+            ExitCode::from(Outcome::Error as u8)
+        }
+    }
+}
+
+const BROKEN_PIPE: &str = "\0broken pipe";
+
+/// Turns a write error into a CLI error; a closed pipe (`promptwall ... | head`) ends quietly.
+pub fn write_err(e: io::Error) -> CliError {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        CliError(BROKEN_PIPE.to_string())
+    } else {
+        CliError(format!("cannot write output: {e}"))
+    }
+}
