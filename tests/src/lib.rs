@@ -1,1 +1,176 @@
+//! Shared helpers for promptwall's end-to-end tests: the conformance table under
+//! `tests/data/conformance/` and the check of a verdict against a case.
+#![forbid(unsafe_code)]
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use promptwall::{Category, Verdict};
+use serde::Deserialize;
+
+/// One conformance case: an input and what its verdict must say.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// Unique name.
+    pub name: String,
+    /// The input.
+    pub text: String,
+    /// `prompt` (default) or `response`.
+    #[serde(default = "prompt")]
+    pub side: String,
+    /// Expected action.
+    pub action: Option<String>,
+    /// Rule ids that must be found.
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Rule ids that must not be found.
+    #[serde(default)]
+    pub absent: Vec<String>,
+    /// Exactly the categories at or above the flag threshold.
+    pub flagged: Option<Vec<String>>,
+    /// Rule id → the text its first finding must cover.
+    #[serde(default)]
+    pub spans: BTreeMap<String, String>,
+    /// Expected redaction output.
+    pub redacted: Option<String>,
+    /// The file it came from.
+    #[serde(skip)]
+    pub file: String,
+}
+
+fn prompt() -> String {
+    "prompt".to_string()
+}
+
+impl Case {
+    /// Whether the case scans a response.
+    pub fn is_response(&self) -> bool {
+        self.side == "response"
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseFile {
+    case: Vec<Case>,
+}
+
+/// The repository's root folder.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The conformance data folder.
+pub fn conformance_dir() -> PathBuf {
+    repo_root().join("tests/data/conformance")
+}
+
+/// Loads every case of every `*.toml` file of the conformance folder, checking that names are
+/// unique and sides are known.
+pub fn load_cases() -> Vec<Case> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(conformance_dir())
+        .expect("conformance folder")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    let mut cases = Vec::new();
+    let mut names = std::collections::HashSet::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("readable case file");
+        let parsed: CaseFile =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        for mut c in parsed.case {
+            assert!(
+                names.insert(c.name.clone()),
+                "duplicate case name {}",
+                c.name
+            );
+            assert!(
+                c.side == "prompt" || c.side == "response",
+                "{}: side must be prompt or response",
+                c.name
+            );
+            c.file = f
+                .file_name()
+                .expect("file name")
+                .to_string_lossy()
+                .into_owned();
+            cases.push(c);
+        }
+    }
+    assert!(cases.len() >= 20, "the conformance table looks truncated");
+    cases
+}
+
+/// Checks a verdict (and, when given, the redaction output) against a case; the error lists
+/// every mismatch.
+pub fn check(case: &Case, verdict: &Verdict, redacted: Option<&str>) -> Result<(), String> {
+    let mut errs = Vec::new();
+    if let Some(a) = &case.action {
+        if verdict.action.as_str() != a {
+            errs.push(format!("action is {}, expected {a}", verdict.action));
+        }
+    }
+    let found = |id: &str| verdict.findings.iter().find(|f| &*f.rule == id);
+    for r in &case.rules {
+        if found(r).is_none() {
+            errs.push(format!("rule {r} not found"));
+        }
+    }
+    for r in &case.absent {
+        if found(r).is_some() {
+            errs.push(format!("rule {r} found but must be absent"));
+        }
+    }
+    if let Some(flagged) = &case.flagged {
+        let mut want: Vec<&str> = flagged.iter().map(String::as_str).collect();
+        want.sort_unstable();
+        let mut got: Vec<&str> = Category::ALL
+            .iter()
+            .filter(|c| verdict.categories.get(**c) >= 0.5)
+            .map(|c| c.as_str())
+            .collect();
+        got.sort_unstable();
+        if want != got {
+            errs.push(format!("flagged categories are {got:?}, expected {want:?}"));
+        }
+    }
+    for (rule, want) in &case.spans {
+        match found(rule) {
+            None => errs.push(format!("no finding of {rule} for its span")),
+            Some(f) => match case.text.get(f.start..f.end) {
+                Some(got) if got == want => {}
+                got => errs.push(format!("{rule} covers {got:?}, expected {want:?}")),
+            },
+        }
+    }
+    for f in &verdict.findings {
+        if f.start > f.end
+            || f.end > case.text.len()
+            || !case.text.is_char_boundary(f.start)
+            || !case.text.is_char_boundary(f.end)
+        {
+            errs.push(format!("{} has a bad span {}..{}", f.rule, f.start, f.end));
+        }
+    }
+    if let (Some(want), Some(got)) = (&case.redacted, redacted) {
+        if want != got {
+            errs.push(format!("redacted to {got:?}, expected {want:?}"));
+        }
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "case {} ({}): {}",
+            case.name,
+            case.file,
+            errs.join("; ")
+        ))
+    }
+}
