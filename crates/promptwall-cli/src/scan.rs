@@ -123,7 +123,7 @@ pub fn text_of(row: &serde_json::Map<String, serde_json::Value>) -> Result<&str,
 }
 
 fn scan_jsonl(
-    path: &PathBuf,
+    path: &std::path::Path,
     scan: &dyn Fn(&str) -> Verdict,
     out: &mut impl Write,
 ) -> Result<Outcome, CliError> {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use regex::Regex;
 
 use crate::error::Error;
-use crate::matcher::{compile_regex, ViewMatcher};
+use crate::matcher::{compile_regex, AlwaysSet, KeywordMatcher};
 use crate::normalize::Normalized;
 use crate::policy::Policy;
 use crate::redact;
@@ -29,6 +29,7 @@ struct CompiledRule {
     severity: Severity,
     score: f64,
     side: Side,
+    view: ViewKind,
     regex: Option<Regex>,
     /// Index of the `secret` capture group.
     secret_group: Option<usize>,
@@ -46,8 +47,9 @@ pub struct Firewall {
     specs: Vec<Rule>,
     rules: Vec<CompiledRule>,
     keyword_only: Vec<bool>,
-    raw: ViewMatcher,
-    normalized: ViewMatcher,
+    keywords: KeywordMatcher,
+    always_raw: AlwaysSet,
+    always_normalized: AlwaysSet,
     policy: Policy,
     packs: Vec<RulePack>,
     default_rules: bool,
@@ -272,6 +274,7 @@ impl Firewall {
                 severity: r.severity,
                 score: ov.and_then(|o| o.score).unwrap_or(r.score),
                 side: r.side,
+                view: r.view,
                 regex,
                 secret_group,
                 validator: r.validator,
@@ -281,23 +284,34 @@ impl Firewall {
             specs.push(r);
         }
         let keyword_only: Vec<bool> = rules.iter().map(|r| r.regex.is_none()).collect();
-        let view_rules = |view: ViewKind| {
-            specs
+        let keywords = KeywordMatcher::new(specs.iter().enumerate().map(|(i, s)| {
+            let normalized = s
+                .keywords
+                .iter()
+                .map(|k| crate::normalize::normalize_str(k));
+            (i as u32, normalized.collect())
+        }))
+        .map_err(|m| Error::rule(format!("cannot build the keyword matcher: {m}")))?;
+        let always = |view: ViewKind| {
+            let rules = specs
                 .iter()
                 .enumerate()
-                .filter(move |(_, s)| s.view == view)
-                .map(|(i, s)| (i as u32, &s.keywords[..]))
+                .filter(|(_, s)| s.view == view && s.keywords.is_empty())
+                .filter_map(|(i, s)| Some((i as u32, s.regex.as_deref()?)))
+                .collect();
+            AlwaysSet::new(rules).map_err(|m| {
+                Error::rule(format!("cannot build the set of keyword-less rules: {m}"))
+            })
         };
-        let raw = ViewMatcher::new(view_rules(ViewKind::Raw), true)
-            .map_err(|m| Error::rule(format!("cannot build the raw-view matcher: {m}")))?;
-        let normalized = ViewMatcher::new(view_rules(ViewKind::Normalized), false)
-            .map_err(|m| Error::rule(format!("cannot build the normalized-view matcher: {m}")))?;
+        let always_raw = always(ViewKind::Raw)?;
+        let always_normalized = always(ViewKind::Normalized)?;
         Ok(Firewall {
             specs,
             rules,
             keyword_only,
-            raw,
-            normalized,
+            keywords,
+            always_raw,
+            always_normalized,
             policy,
             packs,
             default_rules,
@@ -382,59 +396,62 @@ impl Firewall {
         self.verdict(text, scan.findings)
     }
 
-    /// Runs every view's matcher and rules over `scanned` (a prefix of `scan.original`).
+    /// Runs the keyword automaton and every view's rules over `scanned` (a prefix of
+    /// `scan.original`).
     fn collect(&self, scan: &mut Scan<'_>, scanned: &str) {
+        if self.rules.is_empty() {
+            return;
+        }
+        let mut norm = Normalized::default();
+        norm.build(scanned);
         let n = self.rules.len();
         let mut gate = vec![false; n];
-        self.run_view(scan, &self.raw, scanned, None, "raw", &mut gate);
-        if !self.normalized.is_empty() {
-            gate.iter_mut().for_each(|g| *g = false);
-            let mut norm = Normalized::default();
-            norm.build(scanned);
-            self.run_view(
-                scan,
-                &self.normalized,
-                &norm.text,
-                Some(&norm.map),
-                "normalized",
-                &mut gate,
-            );
+        let mut counts = vec![0usize; n];
+        let mut hits = Vec::new();
+        self.keywords
+            .run(&norm.text, &mut gate, &self.keyword_only, |h| hits.push(h));
+        for h in hits {
+            let rule = &self.rules[h.rule as usize];
+            let c = &mut counts[h.rule as usize];
+            if !rule.side.applies_to(scan.side) || *c >= scan.per_rule_cap {
+                continue;
+            }
+            if self.accept(scan, rule, &norm.text[h.start..h.end]) {
+                *c += 1;
+                self.push(
+                    scan,
+                    rule,
+                    h.start,
+                    h.end,
+                    &norm.text,
+                    Some(&norm.map),
+                    "normalized",
+                );
+            }
         }
+        let gated = |view: ViewKind| {
+            gate.iter()
+                .enumerate()
+                .filter(move |&(i, &g)| g && self.rules[i].view == view)
+                .map(|(i, _)| i as u32)
+        };
+        let raw_rules = gated(ViewKind::Raw).chain(self.always_raw.matching(scanned));
+        self.run_regexes(scan, raw_rules, scanned, None, "raw");
+        let norm_rules =
+            gated(ViewKind::Normalized).chain(self.always_normalized.matching(&norm.text));
+        self.run_regexes(scan, norm_rules, &norm.text, Some(&norm.map), "normalized");
     }
 
-    fn run_view(
+    /// Runs the regexes of `rules` over one view's text.
+    fn run_regexes(
         &self,
         scan: &mut Scan<'_>,
-        matcher: &ViewMatcher,
+        rules: impl Iterator<Item = u32>,
         text: &str,
         map: Option<&crate::normalize::OffsetMap>,
         view: &'static str,
-        gate: &mut [bool],
     ) {
-        let mut counts: HashMap<u32, usize> = HashMap::new();
-        let mut hits = Vec::new();
-        matcher.run(text, gate, &self.keyword_only, |h| hits.push(h));
-        for h in hits {
-            let rule = &self.rules[h.rule as usize];
-            if !rule.side.applies_to(scan.side) {
-                continue;
-            }
-            let c = counts.entry(h.rule).or_insert(0);
-            if *c >= scan.per_rule_cap {
-                continue;
-            }
-            if self.accept(scan, rule, &text[h.start..h.end]) {
-                *c += 1;
-                self.push(scan, rule, h.start, h.end, text, map, view);
-            }
-        }
-        let gated = gate
-            .iter()
-            .enumerate()
-            .filter(|(_, g)| **g)
-            .map(|(i, _)| i as u32)
-            .chain(matcher.always.iter().copied());
-        for idx in gated {
+        for idx in rules {
             let rule = &self.rules[idx as usize];
             let Some(re) = &rule.regex else { continue };
             if !rule.side.applies_to(scan.side) {
@@ -607,15 +624,19 @@ fn floor_char_boundary(s: &str, i: usize) -> usize {
 
 /// A quick token estimate: about four ASCII bytes a token, one token per other character.
 pub fn estimate_tokens(text: &str) -> u64 {
-    let mut ascii = 0u64;
-    let mut other = 0u64;
-    for &b in text.as_bytes() {
-        if b < 0x80 {
-            ascii += 1;
-        } else if b & 0xC0 != 0x80 {
-            other += 1;
-        }
+    let bytes = text.as_bytes();
+    if text.is_ascii() {
+        return (bytes.len() as u64).div_ceil(4);
     }
+    // Byte-wide counters over chunks of at most 255 bytes let the loops vectorise.
+    let (mut ascii, mut continuation) = (0u64, 0u64);
+    for chunk in bytes.chunks(255) {
+        let a: u8 = chunk.iter().map(|&b| u8::from(b < 0x80)).sum();
+        let c: u8 = chunk.iter().map(|&b| u8::from(b & 0xC0 == 0x80)).sum();
+        ascii += u64::from(a);
+        continuation += u64::from(c);
+    }
+    let other = bytes.len() as u64 - ascii - continuation;
     ascii.div_ceil(4) + other
 }
 
@@ -629,6 +650,9 @@ mod tests {
         assert_eq!(estimate_tokens("abcd"), 1);
         assert_eq!(estimate_tokens("abcde"), 2);
         assert_eq!(estimate_tokens("你好"), 2);
+        assert_eq!(estimate_tokens("ab你好cd"), 3);
+        let long = "é".repeat(1000) + &"a".repeat(400);
+        assert_eq!(estimate_tokens(&long), 1100);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! it gates.
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use regex::{Regex, RegexBuilder};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 /// Longest accepted regex source, in bytes.
 pub const MAX_REGEX_LEN: usize = 4096;
@@ -25,6 +25,17 @@ pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
     RegexBuilder::new(&ascii_word_boundaries(pattern))
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_DFA_LIMIT)
+        .nest_limit(64)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Compiles the regexes of keyword-less rules into one set, so that a single pass tells
+/// which of them can match.
+pub fn compile_set(patterns: &[&str]) -> Result<RegexSet, String> {
+    RegexSetBuilder::new(patterns.iter().map(|p| ascii_word_boundaries(p)))
+        .size_limit(REGEX_SIZE_LIMIT * 4)
+        .dfa_size_limit(REGEX_DFA_LIMIT * 2)
         .nest_limit(64)
         .build()
         .map_err(|e| e.to_string())
@@ -63,15 +74,19 @@ fn ascii_word_boundaries(pattern: &str) -> String {
     out
 }
 
-/// The keywords of one view and the rules each of them gates.
+/// All rules' keywords in one automaton, run over the normalised view, and the rules each
+/// keyword gates.
+///
+/// Keywords of raw-view rules are matched in their normalised form too: the normalised view
+/// is the text lowercased with whitespace runs collapsed and invisible characters removed, so
+/// any place a keyword occurs in the raw text (ignoring ASCII case) it occurs in the view.
+/// One automaton pass then gates the rules of every view.
 #[derive(Debug)]
-pub(crate) struct ViewMatcher {
+pub(crate) struct KeywordMatcher {
     ac: Option<AhoCorasick>,
     /// For each automaton pattern, the range of `rule_ids` gated by it.
     pattern_rules: Vec<(u32, u32)>,
     rule_ids: Vec<u32>,
-    /// Rules of this view without keywords: they always run.
-    pub(crate) always: Vec<u32>,
 }
 
 /// A keyword occurrence for a rule that has no regex.
@@ -82,26 +97,16 @@ pub(crate) struct KeywordHit {
     pub end: usize,
 }
 
-impl ViewMatcher {
-    /// Builds the matcher from `(rule index, keywords)` for the rules of one view.
-    pub fn new<'a>(
-        rules: impl IntoIterator<Item = (u32, &'a [String])>,
-        case_insensitive: bool,
-    ) -> Result<ViewMatcher, String> {
+impl KeywordMatcher {
+    /// Builds the matcher from `(rule index, normalised keywords)`.
+    pub fn new(
+        rules: impl IntoIterator<Item = (u32, Vec<String>)>,
+    ) -> Result<KeywordMatcher, String> {
         let mut keywords: Vec<String> = Vec::new();
         let mut gated: Vec<Vec<u32>> = Vec::new();
         let mut index = std::collections::HashMap::new();
-        let mut always = Vec::new();
         for (rule, kws) in rules {
-            if kws.is_empty() {
-                always.push(rule);
-            }
-            for k in kws {
-                let key = if case_insensitive {
-                    k.to_ascii_lowercase()
-                } else {
-                    k.clone()
-                };
+            for key in kws {
                 let pid = *index.entry(key.clone()).or_insert_with(|| {
                     keywords.push(key);
                     gated.push(Vec::new());
@@ -124,23 +129,16 @@ impl ViewMatcher {
             Some(
                 AhoCorasick::builder()
                     .match_kind(MatchKind::Standard)
-                    .ascii_case_insensitive(case_insensitive)
                     .kind(Some(AhoCorasickKind::DFA))
                     .build(&keywords)
                     .map_err(|e| e.to_string())?,
             )
         };
-        Ok(ViewMatcher {
+        Ok(KeywordMatcher {
             ac,
             pattern_rules,
             rule_ids,
-            always,
         })
-    }
-
-    /// Whether no rule uses this view.
-    pub fn is_empty(&self) -> bool {
-        self.ac.is_none() && self.always.is_empty()
     }
 
     /// Runs the automaton over `text`: sets `gate[rule]` for each rule whose keyword occurs,
@@ -170,6 +168,42 @@ impl ViewMatcher {
                     gate[r] = true;
                 }
             }
+        }
+    }
+}
+
+/// The regexes of one view's rules that have no keywords, as one set: a single pass tells
+/// which of them can match.
+#[derive(Debug)]
+pub(crate) struct AlwaysSet {
+    rules: Vec<u32>,
+    set: Option<RegexSet>,
+}
+
+impl AlwaysSet {
+    /// Builds the set from `(rule index, regex source)`.
+    pub fn new(rules: Vec<(u32, &str)>) -> Result<AlwaysSet, String> {
+        let set = if rules.is_empty() {
+            None
+        } else {
+            let patterns: Vec<&str> = rules.iter().map(|r| r.1).collect();
+            Some(compile_set(&patterns)?)
+        };
+        Ok(AlwaysSet {
+            rules: rules.into_iter().map(|r| r.0).collect(),
+            set,
+        })
+    }
+
+    /// The rules whose regex matches somewhere in `text`.
+    pub fn matching(&self, text: &str) -> Vec<u32> {
+        match &self.set {
+            Some(set) => set
+                .matches(text)
+                .into_iter()
+                .map(|i| self.rules[i])
+                .collect(),
+            None => Vec::new(),
         }
     }
 }
@@ -209,22 +243,26 @@ mod tests {
 
     #[test]
     fn gates_and_keyword_hits() {
-        let k0 = vec!["ignore".to_string()];
-        let k1 = vec!["ignore".to_string(), "dan".to_string()];
-        let k2: Vec<String> = vec![];
-        let m =
-            ViewMatcher::new([(0, &k0[..]), (1, &k1[..]), (2, &k2[..])], false).expect("builds");
-        assert_eq!(m.always, vec![2]);
-        let mut gate = vec![false; 3];
+        let m = KeywordMatcher::new([
+            (0, vec!["ignore".to_string()]),
+            (1, vec!["ignore".to_string(), "dan".to_string()]),
+        ])
+        .expect("builds");
+        let mut gate = vec![false; 2];
         let mut hits = Vec::new();
-        m.run(
-            "dance, dan, ignore",
-            &mut gate,
-            &[false, true, false],
-            |h| hits.push((h.rule, h.start, h.end)),
-        );
-        assert_eq!(gate, vec![true, false, false]);
+        m.run("dance, dan, ignore", &mut gate, &[false, true], |h| {
+            hits.push((h.rule, h.start, h.end))
+        });
+        assert_eq!(gate, vec![true, false]);
         assert_eq!(hits, vec![(1, 7, 10), (1, 12, 18)]);
+    }
+
+    #[test]
+    fn always_set_filters_rules() {
+        let a = AlwaysSet::new(vec![(3, r"\d{3}"), (5, "xyz")]).expect("builds");
+        assert_eq!(a.matching("abc 123"), vec![3]);
+        assert_eq!(a.matching("123 xyz"), vec![3, 5]);
+        assert!(a.matching("").is_empty());
     }
 
     #[test]

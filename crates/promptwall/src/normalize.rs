@@ -99,6 +99,12 @@ impl OffsetMap {
     }
 }
 
+/// ASCII whitespace as the view collapses it: space, tab, line feed, vertical tab, form feed,
+/// carriage return.
+fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
 /// Whether a character is invisible and carries no meaning for rules: zero-width characters,
 /// joiners, bidi controls, soft hyphens, tag characters, variation selectors, fillers.
 pub fn is_invisible(c: char) -> bool {
@@ -138,13 +144,23 @@ impl Normalized {
     fn build_ascii(&mut self, src: &[u8]) {
         let mut out = std::mem::take(&mut self.text).into_bytes();
         out.reserve(src.len());
+        // Fast path: no control characters and no double spaces means the view is the
+        // lowercased text byte for byte. Both checks are branch-free passes that vectorise.
+        let controls = src.iter().fold(false, |acc, &b| acc | (b < 0x20));
+        if !controls && memchr::memmem::find(src, b"  ").is_none() {
+            out.extend_from_slice(src);
+            out.make_ascii_lowercase();
+            self.map.push_linear(0, 0);
+            self.text = String::from_utf8(out).unwrap_or_default();
+            return;
+        }
         let mut i = 0;
         while i < src.len() {
             let b = src[i];
-            if b.is_ascii_whitespace() || b == 0x0b {
+            if is_ascii_space(b) {
                 let start = i;
                 let mut newline = false;
-                while i < src.len() && (src[i].is_ascii_whitespace() || src[i] == 0x0b) {
+                while i < src.len() && is_ascii_space(src[i]) {
                     newline |= src[i] == b'\n';
                     i += 1;
                 }
@@ -157,11 +173,13 @@ impl Normalized {
                 }
             } else {
                 let start = i;
-                while i < src.len() && !(src[i].is_ascii_whitespace() || src[i] == 0x0b) {
+                while i < src.len() && !is_ascii_space(src[i]) {
                     i += 1;
                 }
                 self.map.push_linear(out.len(), start);
-                out.extend(src[start..i].iter().map(u8::to_ascii_lowercase));
+                let from = out.len();
+                out.extend_from_slice(&src[start..i]);
+                out[from..].make_ascii_lowercase();
             }
         }
         // Only ASCII bytes were pushed.

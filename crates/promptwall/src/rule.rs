@@ -473,8 +473,8 @@ fn toml_error(text: &str, source: &str, e: &toml::de::Error) -> Error {
             if let Some(id) = loose
                 .rule
                 .iter()
-                .filter(|r| r.span().start <= span.start)
-                .last()
+                .rev()
+                .find(|r| r.span().start <= span.start)
                 .and_then(|r| r.get_ref().get("id"))
                 .and_then(|v| v.as_str())
             {
