@@ -230,7 +230,11 @@ impl Firewall {
         default_rules: bool,
     ) -> Result<Firewall, Error> {
         let merged = merge(&packs)?;
-        let known: std::collections::HashSet<&str> = merged.iter().map(|r| r.id.as_str()).collect();
+        let known: std::collections::HashSet<&str> = merged
+            .iter()
+            .map(|r| r.id.as_str())
+            .chain([MAX_BYTES_RULE])
+            .collect();
         if let Some(id) = policy.rules.keys().find(|id| !known.contains(id.as_str())) {
             let mut e = Error::policy(format!(
                 "`[rules.\"{id}\"]` names a rule that no pack defines"
@@ -371,20 +375,18 @@ impl Firewall {
     fn scan_side(&self, text: &str, side: Side) -> Verdict {
         let mut scan = self.new_scan(text, side, MAX_FINDINGS_PER_RULE, true);
         let mut scanned = text;
-        if let Some(limit) = self.policy.max_bytes {
-            if text.len() > limit {
-                let cut = floor_char_boundary(text, limit);
-                scanned = &text[..cut];
+        let max_bytes_rule = self.policy.rules.get(MAX_BYTES_RULE);
+        let report_oversize = max_bytes_rule.and_then(|o| o.enabled) != Some(false)
+            && self.policy.category(Category::Abuse).enabled;
+        if let Some(limit) = self.policy.max_bytes.filter(|&l| text.len() > l) {
+            let cut = floor_char_boundary(text, limit);
+            scanned = &text[..cut];
+            if report_oversize {
                 scan.findings.push(Finding {
                     rule: Arc::from(MAX_BYTES_RULE),
                     category: Category::Abuse,
                     severity: Severity::High,
-                    score: self
-                        .policy
-                        .rules
-                        .get(MAX_BYTES_RULE)
-                        .and_then(|o| o.score)
-                        .unwrap_or(0.9),
+                    score: max_bytes_rule.and_then(|o| o.score).unwrap_or(0.9),
                     start: cut,
                     end: text.len(),
                     view: Cow::Borrowed("raw"),

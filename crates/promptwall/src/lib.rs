@@ -90,3 +90,8 @@ pub use redact::mask;
 pub use rule::{Category, Disabled, Origin, Rule, RulePack, Severity, Side, Validator, ViewKind};
 pub use validate::{entropy, iban, luhn};
 pub use verdict::{Action, CategoryScores, Finding, Verdict};
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
