@@ -77,14 +77,19 @@ enum Command {
     /// {"line": N, "error": "..."} and the run goes on.
     Scan(scan::ScanArgs),
 
-    /// Print the text with each secret and personal-data span replaced by
-    /// `[REDACTED:<rule-id>]`. Exits 1 when anything was redacted, 0 when nothing was.
+    /// Print the text with secrets and personal data replaced by `[REDACTED:<rule-id>]`.
+    ///
+    /// Scans the whole text (no byte cap, no findings cap) so that nothing a rule finds is left
+    /// in. Exits 1 when anything was redacted, 0 when nothing was.
     Redact(scan::RedactArgs),
 
-    /// Measure injection detection on a labelled JSONL file (rows with `text`, `label` 0 or
-    /// 1, and an optional `category`): accuracy per category, balanced accuracy, precision,
-    /// recall, F1 and false-positive rate. A row counts as detected when its injection score
-    /// reaches the policy's flag threshold.
+    /// Measure injection detection on a labelled JSONL file.
+    ///
+    /// Rows have `text`, `label` (0 or 1) and an optional `category`. Prints accuracy per
+    /// category, balanced accuracy (the mean of the category accuracies, as in the PINT
+    /// benchmark), precision, recall, F1 and the false-positive rate. A row counts as detected
+    /// when its injection score reaches the policy's flag threshold. Bad rows are reported on
+    /// standard error and skipped (exit status 2).
     Eval(eval::EvalArgs),
 
     /// List the rules in force, or check rule packs and run their examples.
