@@ -535,12 +535,12 @@ fn build_rule(r: RawRule, origin: Origin) -> Result<Built, (String, String)> {
         }
     }
     if let Some(re) = &r.regex {
-        if let Err(e) = crate::matcher::compile_regex(re) {
+        if let Err(e) = crate::matcher::check_regex(re) {
             return fail(format!("bad `regex`: {e}"));
         }
     }
     for a in &r.allow {
-        if let Err(e) = crate::matcher::compile_regex(a) {
+        if let Err(e) = crate::matcher::check_regex(a) {
             return fail(format!("bad `allow` regex: {e}"));
         }
     }
