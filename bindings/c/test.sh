@@ -196,6 +196,22 @@ check_filter() { # label command...
   fi
 }
 
+step "example: the README's worked example"
+# The first C block of README.md, built as the README says; its output must be the README's.
+awk '/^```c$/ {on = 1; next} on && /^```$/ {exit} on' "$HERE/README.md" >"$BUILD/readme.c"
+awk '/^```text$/ {on = 1; next} on && /^```$/ {exit} on' "$HERE/README.md" >"$BUILD/readme.want"
+# shellcheck disable=SC2046
+if [ -s "$BUILD/readme.c" ] && cc -o "$BUILD/readme" "$BUILD/readme.c" \
+  $(pkg-config --cflags --libs promptwall) -Wl,-rpath,"$LIB" $WARN; then
+  if "$BUILD/readme" >"$BUILD/readme.got" && diff -u "$BUILD/readme.want" "$BUILD/readme.got"; then
+    ok "README example"
+  else
+    bad "README example output differs from the README"
+  fi
+else
+  bad "README example builds"
+fi
+
 step "example: examples/filter.c"
 # As the README says: with pkg-config against the shared library ...
 # shellcheck disable=SC2086
