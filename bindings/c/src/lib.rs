@@ -275,14 +275,20 @@ unsafe fn write<T>(out: *mut T, value: T) {
 /// The version of promptwall, e.g. `"0.1.0"`: a static NUL-terminated string.
 #[no_mangle]
 pub extern "C" fn pw_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    boundary(c"".as_ptr(), || {
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    })
 }
 
 /// A short static description of a status code; `"unknown status"` for values that are
 /// not a `pw_status`.
 #[no_mangle]
 pub extern "C" fn pw_status_str(status: u32) -> *const c_char {
-    let s: &'static CStr = match status {
+    boundary(c"".as_ptr(), || status_cstr(status).as_ptr())
+}
+
+fn status_cstr(status: u32) -> &'static CStr {
+    match status {
         0 => c"ok",
         1 => c"a required pointer argument was NULL",
         2 => c"the text is not valid UTF-8",
@@ -294,22 +300,23 @@ pub extern "C" fn pw_status_str(status: u32) -> *const c_char {
         8 => c"the firewall could not be built",
         9 => c"internal error: promptwall panicked",
         _ => c"unknown status",
-    };
-    s.as_ptr()
+    }
 }
 
 /// The lowercase name of an action (`"allow"`, `"flag"`, `"redact"`, `"block"`): a static
 /// string; `"unknown"` for values that are not a `pw_action`.
 #[no_mangle]
 pub extern "C" fn pw_action_str(action: u32) -> *const c_char {
-    let s: &'static CStr = match action {
-        0 => c"allow",
-        1 => c"flag",
-        2 => c"redact",
-        3 => c"block",
-        _ => c"unknown",
-    };
-    s.as_ptr()
+    boundary(c"".as_ptr(), || {
+        let s: &'static CStr = match action {
+            0 => c"allow",
+            1 => c"flag",
+            2 => c"redact",
+            3 => c"block",
+            _ => c"unknown",
+        };
+        s.as_ptr()
+    })
 }
 
 /// The detail of the last call on this thread that returned a status other than
@@ -379,7 +386,7 @@ pub extern "C" fn pw_firewall_new_from_files(
             // SAFETY: not NULL (n > 0), and the caller promises `n` readable pointers.
             let p = unsafe { *rule_paths.add(i) };
             // SAFETY: the caller promises NUL-terminated strings.
-            match unsafe { path_arg(p, "rule_paths[i]") } {
+            match unsafe { path_arg(p, &format!("rule_paths[{i}]")) } {
                 Ok(path) => builder = builder.rules_path(path),
                 Err(s) => return s,
             }

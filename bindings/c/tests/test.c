@@ -360,6 +360,7 @@ static void test_null_arguments(void) {
   CHECK_STATUS(pw_firewall_new_from_files(NULL, 0, NULL, NULL), PW_STATUS_NULL_PARAMETER);
   CHECK_STATUS(pw_firewall_new_from_files(NULL, 1, NULL, &f), PW_STATUS_NULL_PARAMETER);
   CHECK_STATUS(pw_firewall_new_from_files(paths, 1, NULL, &f), PW_STATUS_NULL_PARAMETER);
+  CHECK(strstr(pw_last_error_message(), "rule_paths[0]") != NULL);
   CHECK(f == NULL);
 
   CHECK_STATUS(pw_firewall_scan(NULL, u8("x"), 1, &v), PW_STATUS_NULL_PARAMETER);
