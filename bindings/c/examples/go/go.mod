@@ -1,0 +1,3 @@
+module example.invalid/promptwall-filter
+
+go 1.19
