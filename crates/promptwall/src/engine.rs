@@ -47,6 +47,8 @@ pub struct Firewall {
     specs: Vec<Rule>,
     rules: Vec<CompiledRule>,
     keyword_only: Vec<bool>,
+    /// Rules on the normalised view: their keywords gate only where they start a word.
+    word_start: Vec<bool>,
     keywords: KeywordMatcher,
     always_raw: AlwaysSet,
     always_normalized: AlwaysSet,
@@ -288,6 +290,10 @@ impl Firewall {
             specs.push(r);
         }
         let keyword_only: Vec<bool> = rules.iter().map(|r| r.regex.is_none()).collect();
+        let word_start: Vec<bool> = rules
+            .iter()
+            .map(|r| r.view == ViewKind::Normalized)
+            .collect();
         let keywords = KeywordMatcher::new(specs.iter().enumerate().map(|(i, s)| {
             let normalized = s
                 .keywords
@@ -313,6 +319,7 @@ impl Firewall {
             specs,
             rules,
             keyword_only,
+            word_start,
             keywords,
             always_raw,
             always_normalized,
@@ -410,8 +417,13 @@ impl Firewall {
         let mut gate = vec![false; n];
         let mut counts = vec![0usize; n];
         let mut hits = Vec::new();
-        self.keywords
-            .run(&norm.text, &mut gate, &self.keyword_only, |h| hits.push(h));
+        self.keywords.run(
+            &norm.text,
+            &mut gate,
+            &self.keyword_only,
+            &self.word_start,
+            |h| hits.push(h),
+        );
         for h in hits {
             let rule = &self.rules[h.rule as usize];
             let c = &mut counts[h.rule as usize];

@@ -178,12 +178,15 @@ impl KeywordMatcher {
     }
 
     /// Runs the automaton over `text`: sets `gate[rule]` for each rule whose keyword occurs,
-    /// and reports whole-word keyword occurrences for rules in `keyword_only`.
+    /// and reports whole-word keyword occurrences for rules in `keyword_only`. For rules in
+    /// `word_start`, a keyword counts only where it starts a word (`stan` gates in "stan is",
+    /// not in "understand").
     pub fn run(
         &self,
         text: &str,
         gate: &mut [bool],
         keyword_only: &[bool],
+        word_start: &[bool],
         mut hit: impl FnMut(KeywordHit),
     ) {
         let Some(ac) = &self.ac else { return };
@@ -192,6 +195,9 @@ impl KeywordMatcher {
             let (off, len) = self.pattern_rules[m.pattern().as_usize()];
             for &rule in &self.rule_ids[off as usize..(off + len) as usize] {
                 let r = rule as usize;
+                if word_start[r] && !starts_word(bytes, m.start()) {
+                    continue;
+                }
                 if keyword_only[r] {
                     if is_whole_word(bytes, m.start(), m.end()) {
                         hit(KeywordHit {
@@ -246,6 +252,11 @@ impl AlwaysSet {
 
 fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Whether a match at `start` does not continue an ASCII word from the left.
+fn starts_word(bytes: &[u8], start: usize) -> bool {
+    start == 0 || !is_word_byte(bytes[start]) || !is_word_byte(bytes[start - 1])
 }
 
 /// Whether `bytes[start..end]` does not continue an ASCII word on either side.
@@ -304,11 +315,41 @@ mod tests {
         .expect("builds");
         let mut gate = vec![false; 2];
         let mut hits = Vec::new();
-        m.run("dance, dan, ignore", &mut gate, &[false, true], |h| {
-            hits.push((h.rule, h.start, h.end))
-        });
+        m.run(
+            "dance, dan, ignore",
+            &mut gate,
+            &[false, true],
+            &[false, false],
+            |h| hits.push((h.rule, h.start, h.end)),
+        );
         assert_eq!(gate, vec![true, false]);
         assert_eq!(hits, vec![(1, 7, 10), (1, 12, 18)]);
+
+        let mut gate = vec![false; 2];
+        m.run(
+            "xignore",
+            &mut gate,
+            &[false, false],
+            &[false, false],
+            |_| {},
+        );
+        assert_eq!(gate, vec![true, true], "a substring gates by default");
+        let mut gate = vec![false; 2];
+        m.run(
+            "xignore",
+            &mut gate,
+            &[false, false],
+            &[true, false],
+            |_| {},
+        );
+        assert_eq!(
+            gate,
+            vec![false, true],
+            "word-start rules need a word start"
+        );
+        let mut gate = vec![false; 2];
+        m.run("ignored", &mut gate, &[false, false], &[true, true], |_| {});
+        assert_eq!(gate, vec![true, true], "the end of the word is free");
     }
 
     #[test]

@@ -154,33 +154,44 @@ impl Normalized {
             self.text = String::from_utf8(out).unwrap_or_default();
             return;
         }
+        let n = src.len();
         let mut i = 0;
-        while i < src.len() {
-            let b = src[i];
-            if is_ascii_space(b) {
-                let start = i;
-                let mut newline = false;
-                while i < src.len() && is_ascii_space(src[i]) {
-                    newline |= src[i] == b'\n';
-                    i += 1;
+        while i < n {
+            // Copy the stretch up to the next whitespace the view changes (any control byte,
+            // or a space followed by more whitespace) in one go.
+            let mut j = i;
+            while j < n {
+                let b = src[j];
+                if b < 0x20 || (b == b' ' && j + 1 < n && is_ascii_space(src[j + 1])) {
+                    break;
                 }
-                if i - start == 1 && b == b' ' {
-                    self.map.push_linear(out.len(), start);
-                    out.push(b' ');
-                } else {
-                    self.map.push_unit(out.len(), start, i - start);
-                    out.push(if newline { b'\n' } else { b' ' });
-                }
-            } else {
-                let start = i;
-                while i < src.len() && !is_ascii_space(src[i]) {
-                    i += 1;
-                }
-                self.map.push_linear(out.len(), start);
+                j += 1;
+            }
+            if j > i {
+                self.map.push_linear(out.len(), i);
                 let from = out.len();
-                out.extend_from_slice(&src[start..i]);
+                out.extend_from_slice(&src[i..j]);
                 out[from..].make_ascii_lowercase();
             }
+            if j == n {
+                break;
+            }
+            if !is_ascii_space(src[j]) {
+                // Another control character: kept as it is.
+                self.map.push_linear(out.len(), j);
+                out.push(src[j]);
+                i = j + 1;
+                continue;
+            }
+            let start = j;
+            let mut newline = false;
+            while j < n && is_ascii_space(src[j]) {
+                newline |= src[j] == b'\n';
+                j += 1;
+            }
+            self.map.push_unit(out.len(), start, j - start);
+            out.push(if newline { b'\n' } else { b' ' });
+            i = j;
         }
         // Only ASCII bytes were pushed.
         self.text = String::from_utf8(out).unwrap_or_default();
