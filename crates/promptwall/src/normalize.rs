@@ -105,6 +105,20 @@ fn is_ascii_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
+/// False for every character that is neither whitespace nor invisible (a quick range test;
+/// true means: check with `is_whitespace` and [`is_invisible`]).
+fn may_be_space_or_invisible(c: char) -> bool {
+    may_be_space_or_invisible_u32(c as u32)
+}
+
+const fn may_be_space_or_invisible_u32(u: u32) -> bool {
+    matches!(u,
+        0x00..=0x20 | 0x85 | 0xA0 | 0xAD | 0x34F | 0x61C | 0x115F | 0x1160 | 0x1680
+        | 0x17B4 | 0x17B5 | 0x180B..=0x180F | 0x2000..=0x206F | 0x3000 | 0x3164
+        | 0xFE00..=0xFE0F | 0xFEFF | 0xFFA0 | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A
+        | 0xE0000..=0xE0FFF)
+}
+
 /// Whether a character is invisible and carries no meaning for rules: zero-width characters,
 /// joiners, bidi controls, soft hyphens, tag characters, variation selectors, fillers.
 pub fn is_invisible(c: char) -> bool {
@@ -118,6 +132,66 @@ pub fn is_invisible(c: char) -> bool {
         | '\u{1BCA0}'..='\u{1BCA3}'
         | '\u{1D173}'..='\u{1D17A}'
         | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// The lowercase of `c` when a quick range check can tell it and it has the same UTF-8
+/// length: ASCII, scripts without case (CJK, kana, Hangul, Arabic, Hebrew, Indic, Thai, emoji,
+/// symbols) and basic Cyrillic and Greek. `None` means: ask the full Unicode tables.
+fn lower_same_len(c: char) -> Option<char> {
+    let u = c as u32;
+    match u {
+        0x00..=0x7F => Some(c.to_ascii_lowercase()),
+        // Cyrillic: А-Я and Ѐ-Џ map to а-я and ѐ-џ, which map to themselves.
+        0x0410..=0x042F => char::from_u32(u + 0x20),
+        0x0400..=0x040F => char::from_u32(u + 0x50),
+        0x0430..=0x045F => Some(c),
+        // Greek capitals (but U+03A2, unassigned) and small letters.
+        0x0391..=0x03A1 | 0x03A3..=0x03A9 => char::from_u32(u + 0x20),
+        0x03B1..=0x03C9 => Some(c),
+        _ if is_caseless(u) => Some(c),
+        _ => None,
+    }
+}
+
+/// Code point ranges in which no character changes when lowercased (checked against the
+/// Unicode tables for every character by a test).
+const fn is_caseless(u: u32) -> bool {
+    matches!(u,
+        0x0590..=0x109F
+        | 0x1100..=0x139F
+        | 0x1400..=0x1C7F
+        | 0x2000..=0x20FF
+        | 0x2200..=0x245F
+        | 0x2500..=0x2BFF
+        | 0x2E00..=0xA63F
+        | 0xA800..=0xFEFF
+        | 0xFF00..=0xFF20
+        | 0xFF3B..=0xFFFF
+        | 0x1F000..=0x1FAFF
+        | 0x20000..=0x3FFFF)
+}
+
+/// For each block of 256 code points of the Basic Multilingual Plane: whether every
+/// character in it is kept as it is by the view (no case, not whitespace, not invisible).
+/// One load then settles most CJK, kana and Hangul characters.
+static PLAIN_BLOCK: [bool; 256] = plain_blocks();
+
+const fn plain_blocks() -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut block = 0;
+    while block < 256 {
+        let mut plain = true;
+        let mut u = block << 8;
+        while u < (block + 1) << 8 {
+            if !is_caseless(u as u32) || may_be_space_or_invisible_u32(u as u32) {
+                plain = false;
+            }
+            u += 1;
+        }
+        table[block] = plain;
+        block += 1;
+    }
+    table
 }
 
 /// A normalised view of a text and the map back to it.
@@ -200,48 +274,115 @@ impl Normalized {
     fn build_unicode(&mut self, src: &str) {
         let mut out = std::mem::take(&mut self.text);
         out.reserve(src.len());
+        // Whether the last segment is linear and ends where the next character starts, so a
+        // character that keeps its length can be appended without touching the map.
+        let mut linear = false;
+        // Start of a run of characters that the view keeps as they are, not yet copied.
+        let mut run: Option<usize> = None;
         let mut iter = src.char_indices().peekable();
         while let Some((i, c)) = iter.next() {
+            let u = c as u32;
+            let plain = match u {
+                0x21..=0x7E => !c.is_ascii_uppercase(),
+                // A single space, not followed by more whitespace, stays as it is.
+                0x20 => iter
+                    .peek()
+                    .is_none_or(|&(_, d)| !may_be_space_or_invisible(d)),
+                0x00..=0x1F | 0x7F => false,
+                // Small Cyrillic and Greek letters.
+                0x0430..=0x045F | 0x03B1..=0x03C9 => true,
+                0x80..=0xFFFF => PLAIN_BLOCK[(u >> 8) as usize],
+                _ => false,
+            };
+            if plain {
+                if run.is_none() {
+                    if !linear {
+                        self.map.push_linear(out.len(), i);
+                        linear = true;
+                    }
+                    run = Some(i);
+                }
+                continue;
+            }
+            if !may_be_space_or_invisible(c) {
+                match lower_same_len(c) {
+                    Some(l) if l == c => {
+                        if run.is_none() {
+                            if !linear {
+                                self.map.push_linear(out.len(), i);
+                                linear = true;
+                            }
+                            run = Some(i);
+                        }
+                        continue;
+                    }
+                    quick => {
+                        if let Some(r) = run.take() {
+                            out.push_str(&src[r..i]);
+                        }
+                        let l = quick.or_else(|| {
+                            let mut lower = c.to_lowercase();
+                            match (lower.next(), lower.next()) {
+                                (Some(l), None) if l.len_utf8() == c.len_utf8() => Some(l),
+                                (first, second) => {
+                                    self.map.push_unit(out.len(), i, c.len_utf8());
+                                    out.extend(first.into_iter().chain(second).chain(lower));
+                                    linear = false;
+                                    None
+                                }
+                            }
+                        });
+                        if let Some(l) = l {
+                            if !linear {
+                                self.map.push_linear(out.len(), i);
+                                linear = true;
+                            }
+                            out.push(l);
+                        }
+                    }
+                }
+                continue;
+            }
+            if let Some(r) = run.take() {
+                out.push_str(&src[r..i]);
+            }
             if c.is_whitespace() {
                 let mut end = i + c.len_utf8();
                 let mut newline = c == '\n';
                 while let Some(&(j, d)) = iter.peek() {
                     if d.is_whitespace() {
                         newline |= d == '\n';
-                        end = j + d.len_utf8();
-                        iter.next();
-                    } else if is_invisible(d) {
-                        end = j + d.len_utf8();
-                        iter.next();
-                    } else {
+                    } else if !is_invisible(d) {
                         break;
                     }
+                    end = j + d.len_utf8();
+                    iter.next();
                 }
                 if c == ' ' && end == i + 1 {
-                    self.map.push_linear(out.len(), i);
+                    if !linear {
+                        self.map.push_linear(out.len(), i);
+                        linear = true;
+                    }
                     out.push(' ');
                 } else {
                     self.map.push_unit(out.len(), i, end - i);
                     out.push(if newline { '\n' } else { ' ' });
+                    linear = false;
                 }
             } else if is_invisible(c) {
-                // Dropped: the next pushed segment starts where the original resumes.
-            } else if c.is_ascii() {
-                self.map.push_linear(out.len(), i);
-                out.push(c.to_ascii_lowercase());
+                // Dropped: the next segment starts where the original resumes.
+                linear = false;
             } else {
-                let mut lower = c.to_lowercase();
-                match (lower.next(), lower.next()) {
-                    (Some(l), None) if l.len_utf8() == c.len_utf8() => {
-                        self.map.push_linear(out.len(), i);
-                        out.push(l);
-                    }
-                    (first, second) => {
-                        self.map.push_unit(out.len(), i, c.len_utf8());
-                        out.extend(first.into_iter().chain(second).chain(lower));
-                    }
+                // A control character: kept as it is.
+                if !linear {
+                    self.map.push_linear(out.len(), i);
+                    linear = true;
                 }
+                out.push(c);
             }
+        }
+        if let Some(r) = run {
+            out.push_str(&src[r..]);
         }
         self.text = out;
     }
@@ -268,6 +409,152 @@ mod tests {
         let vs = n.text.find(needle).expect("needle in view");
         let (s, e) = n.map.span(vs, vs + needle.len());
         &src[s..e]
+    }
+
+    #[test]
+    fn quick_lowercase_agrees_with_unicode() {
+        for u in 0..=0x10FFFFu32 {
+            let Some(c) = char::from_u32(u) else { continue };
+            if let Some(l) = lower_same_len(c) {
+                let full: Vec<char> = c.to_lowercase().collect();
+                assert_eq!(full, vec![l], "U+{u:04X}");
+            }
+        }
+    }
+
+    /// The view computed the slow, obvious way: per character, with for each view byte the
+    /// original span of the character (or whitespace run) it came from.
+    fn reference(src: &str) -> (String, Vec<(usize, usize)>) {
+        let mut out = String::new();
+        let mut spans = Vec::new();
+        let chars: Vec<(usize, char)> = src.char_indices().collect();
+        let mut k = 0;
+        while k < chars.len() {
+            let (i, c) = chars[k];
+            let end_of = |k: usize| chars.get(k).map_or(src.len(), |x| x.0);
+            let emit =
+                |out: &mut String, spans: &mut Vec<(usize, usize)>, t: &str, s: usize, e: usize| {
+                    out.push_str(t);
+                    spans.extend(std::iter::repeat_n((s, e), t.len()));
+                };
+            if c.is_whitespace() {
+                let mut j = k + 1;
+                let mut newline = c == '\n';
+                while j < chars.len() && (chars[j].1.is_whitespace() || is_invisible(chars[j].1)) {
+                    newline |= chars[j].1 == '\n';
+                    j += 1;
+                }
+                emit(
+                    &mut out,
+                    &mut spans,
+                    if newline { "\n" } else { " " },
+                    i,
+                    end_of(j),
+                );
+                k = j;
+            } else if is_invisible(c) {
+                k += 1;
+            } else {
+                let l: String = c.to_lowercase().collect();
+                emit(&mut out, &mut spans, &l, i, end_of(k + 1));
+                k += 1;
+            }
+        }
+        (out, spans)
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_reference() {
+        let pieces = [
+            "a",
+            "B",
+            " ",
+            "  ",
+            "\t",
+            "\n",
+            "\r\n",
+            "é",
+            "É",
+            "İ",
+            "ß",
+            "Я",
+            "я",
+            "Ё",
+            "Ω",
+            "ω",
+            "你",
+            "好",
+            "，",
+            "。",
+            "\u{3000}",
+            "\u{200B}",
+            "\u{200D}",
+            "\u{E0041}",
+            "\u{FE0F}",
+            "👨",
+            "Ａ",
+            "ａ",
+            "ǅ",
+            "ﬀ",
+            "\u{0301}",
+            "\u{0085}",
+            "\u{00A0}",
+            "\u{1E9E}",
+            "-",
+        ];
+        let mut seed = 0x2545F4914F6CDD1Du64;
+        for round in 0..4000 {
+            let len = 1 + round % 12;
+            let mut src = String::new();
+            for _ in 0..len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                src.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            let (want, spans) = reference(&src);
+            let got = view(&src);
+            assert_eq!(got.text, want, "{src:?}");
+            for (v, _) in got.text.char_indices() {
+                assert_eq!(
+                    got.map.start(v),
+                    spans[v].0,
+                    "start of view byte {v} in {src:?}"
+                );
+            }
+            for (v, ch) in got.text.char_indices() {
+                let e = v + ch.len_utf8();
+                assert_eq!(
+                    got.map.end(e),
+                    spans[e - 1].1,
+                    "end of view byte {e} in {src:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn plain_blocks_are_plain() {
+        assert!(PLAIN_BLOCK[0x4E], "CJK ideographs");
+        assert!(!PLAIN_BLOCK[0x04], "Cyrillic has case");
+        assert!(!PLAIN_BLOCK[0x30], "U+3000 is whitespace");
+        for u in 0..0x10000u32 {
+            let Some(c) = char::from_u32(u) else { continue };
+            if PLAIN_BLOCK[(u >> 8) as usize] {
+                assert!(!c.is_whitespace() && !is_invisible(c), "U+{u:04X}");
+                assert_eq!(c.to_lowercase().collect::<Vec<_>>(), vec![c], "U+{u:04X}");
+            }
+        }
+    }
+
+    #[test]
+    fn quick_space_test_misses_nothing() {
+        for u in 0..=0x10FFFFu32 {
+            let Some(c) = char::from_u32(u) else { continue };
+            if c.is_whitespace() || is_invisible(c) {
+                assert!(may_be_space_or_invisible(c), "U+{u:04X}");
+            }
+        }
     }
 
     #[test]
