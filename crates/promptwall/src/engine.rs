@@ -8,7 +8,7 @@ use std::sync::Arc;
 use regex::Regex;
 
 use crate::error::Error;
-use crate::matcher::{compile_regex, AlwaysSet, KeywordMatcher};
+use crate::matcher::{compile_regex, KeywordMatcher, SharedSet};
 use crate::normalize::Normalized;
 use crate::policy::Policy;
 use crate::redact;
@@ -50,8 +50,12 @@ pub struct Firewall {
     /// Rules on the normalised view: their keywords gate only where they start a word.
     word_start: Vec<bool>,
     keywords: KeywordMatcher,
-    always_raw: AlwaysSet,
-    always_normalized: AlwaysSet,
+    /// Sets of rules gated together; see [`SharedSet`].
+    groups: Vec<SharedSet>,
+    /// The group of each rule, if it shares one.
+    group_of: Vec<Option<u32>>,
+    /// Rules without keywords: they are always candidates.
+    always: Vec<u32>,
     policy: Policy,
     packs: Vec<RulePack>,
     default_rules: bool,
@@ -302,27 +306,54 @@ impl Firewall {
             (i as u32, normalized.collect())
         }))
         .map_err(|m| Error::rule(format!("cannot build the keyword matcher: {m}")))?;
-        let always = |view: ViewKind| {
-            let rules = specs
+        // Rules with a regex, the same view and the same keywords (or none) share a set.
+        let mut by_gate: HashMap<(ViewKind, Vec<String>), Vec<u32>> = HashMap::new();
+        for (i, spec) in specs.iter().enumerate() {
+            if spec.regex.is_some() {
+                let mut key = spec.keywords.clone();
+                key.sort();
+                by_gate.entry((spec.view, key)).or_default().push(i as u32);
+            }
+        }
+        let mut shared: Vec<Vec<u32>> = by_gate
+            .into_iter()
+            .filter(|(_, members)| members.len() > 1)
+            .map(|(_, members)| members)
+            .collect();
+        shared.sort();
+        let mut group_of = vec![None; specs.len()];
+        let mut groups = Vec::with_capacity(shared.len());
+        for (g, members) in shared.into_iter().enumerate() {
+            let patterns = members
                 .iter()
-                .enumerate()
-                .filter(|(_, s)| s.view == view && s.keywords.is_empty())
-                .filter_map(|(i, s)| Some((i as u32, s.regex.as_deref()?)))
+                .map(|&i| {
+                    let spec = &specs[i as usize];
+                    (i, spec.regex.as_deref().unwrap_or_default())
+                })
                 .collect();
-            AlwaysSet::new(rules).map_err(|m| {
-                Error::rule(format!("cannot build the set of keyword-less rules: {m}"))
-            })
-        };
-        let always_raw = always(ViewKind::Raw)?;
-        let always_normalized = always(ViewKind::Normalized)?;
+            let set = SharedSet::new(patterns).map_err(|m| {
+                Error::rule(format!("cannot build a set of rules gated together: {m}"))
+            })?;
+            for &i in &members {
+                group_of[i as usize] = Some(g as u32);
+            }
+            groups.push(set);
+        }
+        let always: Vec<u32> = specs
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.keywords.is_empty())
+            .map(|(i, _)| i as u32)
+            .collect();
         Ok(Firewall {
             specs,
             rules,
             keyword_only,
             word_start,
             keywords,
-            always_raw,
-            always_normalized,
+            groups,
+            group_of,
+            always,
             policy,
             packs,
             default_rules,
@@ -443,17 +474,30 @@ impl Firewall {
                 );
             }
         }
-        let gated = |view: ViewKind| {
-            gate.iter()
-                .enumerate()
-                .filter(move |&(i, &g)| g && self.rules[i].view == view)
-                .map(|(i, _)| i as u32)
-        };
-        let raw_rules = gated(ViewKind::Raw).chain(self.always_raw.matching(scanned));
-        self.run_regexes(scan, raw_rules, scanned, None, "raw");
-        let norm_rules =
-            gated(ViewKind::Normalized).chain(self.always_normalized.matching(&norm.text));
-        self.run_regexes(scan, norm_rules, &norm.text, Some(&norm.map), "normalized");
+        for &r in &self.always {
+            gate[r as usize] = true;
+        }
+        let mut group_result: Vec<Option<Vec<bool>>> = vec![None; self.groups.len()];
+        for (view, text, map) in [
+            (ViewKind::Raw, scanned, None),
+            (ViewKind::Normalized, norm.text.as_str(), Some(&norm.map)),
+        ] {
+            let candidates = (0..n).filter(|&i| gate[i] && self.rules[i].view == view);
+            let mut rules = Vec::new();
+            for i in candidates {
+                if let Some(g) = self.group_of[i] {
+                    let group = &self.groups[g as usize];
+                    let result =
+                        group_result[g as usize].get_or_insert_with(|| group.matching(text));
+                    let k = group.rules.iter().position(|&r| r as usize == i);
+                    if !k.is_some_and(|k| result[k]) {
+                        continue;
+                    }
+                }
+                rules.push(i as u32);
+            }
+            self.run_regexes(scan, rules.into_iter(), text, map, view.as_str());
+        }
     }
 
     /// Runs the regexes of `rules` over one view's text.

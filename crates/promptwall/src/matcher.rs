@@ -214,39 +214,30 @@ impl KeywordMatcher {
     }
 }
 
-/// The regexes of one view's rules that have no keywords, as one set: a single pass tells
-/// which of them can match.
+/// The regexes of rules that are gated together (same view, same keywords; or no keywords
+/// at all) as one set: a single pass tells which of them can match, so a gate that lets
+/// several rules through costs one scan, not one per rule.
 #[derive(Debug)]
-pub(crate) struct AlwaysSet {
-    rules: Vec<u32>,
-    set: Option<RegexSet>,
+pub(crate) struct SharedSet {
+    /// The rules, in the order of the set's patterns.
+    pub rules: Vec<u32>,
+    set: RegexSet,
 }
 
-impl AlwaysSet {
+impl SharedSet {
     /// Builds the set from `(rule index, regex source)`.
-    pub fn new(rules: Vec<(u32, &str)>) -> Result<AlwaysSet, String> {
-        let set = if rules.is_empty() {
-            None
-        } else {
-            let patterns: Vec<&str> = rules.iter().map(|r| r.1).collect();
-            Some(compile_set(&patterns)?)
-        };
-        Ok(AlwaysSet {
+    pub fn new(rules: Vec<(u32, &str)>) -> Result<SharedSet, String> {
+        let patterns: Vec<&str> = rules.iter().map(|r| r.1).collect();
+        Ok(SharedSet {
+            set: compile_set(&patterns)?,
             rules: rules.into_iter().map(|r| r.0).collect(),
-            set,
         })
     }
 
-    /// The rules whose regex matches somewhere in `text`.
-    pub fn matching(&self, text: &str) -> Vec<u32> {
-        match &self.set {
-            Some(set) => set
-                .matches(text)
-                .into_iter()
-                .map(|i| self.rules[i])
-                .collect(),
-            None => Vec::new(),
-        }
+    /// For each rule of the set, in order, whether its regex matches somewhere in `text`.
+    pub fn matching(&self, text: &str) -> Vec<bool> {
+        let m = self.set.matches(text);
+        (0..self.rules.len()).map(|i| m.matched(i)).collect()
     }
 }
 
@@ -353,11 +344,12 @@ mod tests {
     }
 
     #[test]
-    fn always_set_filters_rules() {
-        let a = AlwaysSet::new(vec![(3, r"\d{3}"), (5, "xyz")]).expect("builds");
-        assert_eq!(a.matching("abc 123"), vec![3]);
-        assert_eq!(a.matching("123 xyz"), vec![3, 5]);
-        assert!(a.matching("").is_empty());
+    fn shared_set_tells_which_rules_can_match() {
+        let a = SharedSet::new(vec![(3, r"\d{3}"), (5, "xyz")]).expect("builds");
+        assert_eq!(a.rules, vec![3, 5]);
+        assert_eq!(a.matching("abc 123"), vec![true, false]);
+        assert_eq!(a.matching("123 xyz"), vec![true, true]);
+        assert_eq!(a.matching(""), vec![false, false]);
     }
 
     #[test]
