@@ -26,6 +26,56 @@ pub struct EvalArgs {
     /// Also print the N worst misses and the N worst false alarms, with their rule ids.
     #[arg(long, value_name = "N", default_value_t = 0)]
     errors: usize,
+
+    /// Fail (exit status 1) when a figure falls below its floor in this TOML file:
+    /// `balanced_accuracy = 0.8` and a `[categories]` table of per-category accuracies.
+    #[arg(long, value_name = "FLOORS.toml")]
+    floor: Option<PathBuf>,
+}
+
+/// Minimum figures for `--floor`: a ratchet, so that detection never silently gets worse.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Floors {
+    balanced_accuracy: Option<f64>,
+    #[serde(default)]
+    categories: BTreeMap<String, f64>,
+}
+
+fn read_floors(path: &std::path::Path) -> Result<Floors, CliError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+        CliError(match line {
+            Some(l) => format!("{}:{l}: {}", path.display(), e.message()),
+            None => format!("{}: {}", path.display(), e.message()),
+        })
+    })
+}
+
+/// The figures of `report` below their floors, as messages.
+fn below_floors(report: &Report, floors: &Floors) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(min) = floors.balanced_accuracy {
+        if report.balanced_accuracy < min {
+            out.push(format!(
+                "balanced accuracy {:.4} is below its floor {min:.4}",
+                report.balanced_accuracy
+            ));
+        }
+    }
+    for (name, &min) in &floors.categories {
+        match report.categories.get(name) {
+            Some(c) if c.accuracy < min => out.push(format!(
+                "category {name}: accuracy {:.4} is below its floor {min:.4}",
+                c.accuracy
+            )),
+            Some(_) => {}
+            None => out.push(format!("category {name} has a floor but no rows")),
+        }
+    }
+    out
 }
 
 struct Row {
@@ -95,6 +145,7 @@ fn parse_label(v: Option<&serde_json::Value>) -> Result<bool, String> {
 }
 
 pub fn run(engine: &EngineArgs, args: &EvalArgs) -> Result<Outcome, CliError> {
+    let floors = args.floor.as_deref().map(read_floors).transpose()?;
     let fw = engine.build(&[])?;
     let threshold = fw.policy().category(Category::Injection).flag;
     let total_bytes = std::fs::metadata(&args.path).map(|m| m.len()).unwrap_or(0);
@@ -182,6 +233,15 @@ pub fn run(engine: &EngineArgs, args: &EvalArgs) -> Result<Outcome, CliError> {
         print_report(&mut out, &report).map_err(write_err)?;
     }
     out.flush().map_err(write_err)?;
+    if let Some(floors) = &floors {
+        let failures = below_floors(&report, floors);
+        for f in &failures {
+            eprintln!("promptwall: eval: {f}");
+        }
+        if !failures.is_empty() && bad == 0 {
+            return Ok(Outcome::Found);
+        }
+    }
     Ok(if bad > 0 {
         Outcome::Error
     } else {
@@ -372,6 +432,26 @@ mod tests {
         assert_eq!(r.false_positive_rate, 0.25);
         assert_eq!(r.misses.len(), 1);
         assert_eq!(r.false_alarms.len(), 1);
+    }
+
+    #[test]
+    fn floors() {
+        let rows = vec![
+            row(true, "a+", 0.9),
+            row(true, "a+", 0.1),
+            row(false, "b-", 0.0),
+        ];
+        let r = build_report(rows, 0.5, 0, 0);
+        let f: Floors =
+            toml::from_str("balanced_accuracy = 0.7\n[categories]\n\"a+\" = 0.5\n\"b-\" = 1.0\n")
+                .expect("floors parse");
+        assert!(below_floors(&r, &f).is_empty());
+        let f: Floors =
+            toml::from_str("balanced_accuracy = 0.8\n[categories]\n\"a+\" = 0.6\n\"c-\" = 0.1\n")
+                .expect("floors parse");
+        let msgs = below_floors(&r, &f);
+        assert_eq!(msgs.len(), 3, "{msgs:?}");
+        assert!(msgs[0].contains("balanced accuracy 0.7500"));
     }
 
     #[test]
