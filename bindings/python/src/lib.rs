@@ -302,6 +302,18 @@ impl Firewall {
         py.detach(|| self.fw.redact(text))
     }
 
+    /// Seconds that `n` engine scans of `text` take with no Python in between: the baseline
+    /// that `bench/overhead.py` subtracts, measured in the same process and build.
+    fn _engine_scan_seconds(&self, py: Python<'_>, text: &str, n: u32) -> f64 {
+        py.detach(|| {
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                std::hint::black_box(self.fw.scan(std::hint::black_box(text)));
+            }
+            t.elapsed().as_secs_f64()
+        })
+    }
+
     /// The ids of the rules in force.
     #[getter]
     fn rules(&self) -> Vec<&str> {
