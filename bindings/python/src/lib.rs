@@ -18,6 +18,9 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 /// that the shared counter is not contended.
 const BATCH_CHUNK: usize = 8;
 
+/// Most threads one `scan_batch` call starts.
+const MAX_BATCH_THREADS: usize = 256;
+
 /// Version of the pickled state of a `Firewall`.
 const STATE_VERSION: u32 = 1;
 
@@ -26,12 +29,8 @@ static RULE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 /// Converts an engine error: `RuleError` for rule packs and policies, `OSError` for files.
 fn engine_error(py: Python<'_>, e: &pw::Error) -> PyErr {
     let kind = match e.kind() {
-        pw::ErrorKind::Io => {
-            return match e.file() {
-                Some(f) => PyOSError::new_err((0, e.to_string(), f.to_string())),
-                None => PyOSError::new_err(e.to_string()),
-            }
-        }
+        // The message names the file; `OSError.filename` would need an errno to print well.
+        pw::ErrorKind::Io => return PyOSError::new_err(e.to_string()),
         pw::ErrorKind::Policy => "policy",
         _ => "rule",
     };
@@ -259,7 +258,8 @@ impl Firewall {
         py.detach(|| self.scan_one(text, true))
     }
 
-    /// Scans many texts on `threads` threads (default: one per CPU), in order.
+    /// Scans many texts on `threads` threads (default: one per CPU), in order. At most one
+    /// thread per 8 texts and 256 in all are started.
     #[pyo3(signature = (texts, threads = None, *, response = false))]
     fn scan_batch(
         &self,
@@ -379,7 +379,7 @@ impl Firewall {
 
     fn batch(&self, texts: &[&str], threads: usize, response: bool) -> Vec<Verdict> {
         let n = texts.len();
-        let threads = threads.min(n.div_ceil(BATCH_CHUNK));
+        let threads = threads.min(n.div_ceil(BATCH_CHUNK)).min(MAX_BATCH_THREADS);
         if threads <= 1 {
             return texts.iter().map(|t| self.scan_one(t, response)).collect();
         }

@@ -91,8 +91,9 @@ def test_missing_files(tmp_path: Path) -> None:
         promptwall.Firewall.from_files(policy=missing)
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(OSError, match="no \\*.toml"):
+    with pytest.raises(OSError, match="no \\*.toml") as oi:
         promptwall.Firewall.from_files(empty)
+    assert str(empty) in str(oi.value)
 
 
 def test_rule_error_pickles() -> None:

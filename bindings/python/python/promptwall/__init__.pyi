@@ -112,7 +112,7 @@ class Firewall:
         """Scans many texts in parallel on ``threads`` threads (default: one per CPU).
 
         The verdicts come back in the order of ``texts``. ``response=True`` scans them as
-        responses.
+        responses. At most one thread per 8 texts, and 256 in all, are started.
         """
 
     def redact(self, text: str) -> str:
