@@ -15,6 +15,7 @@ use crate::redact;
 use crate::rule::{Category, Origin, Rule, RulePack, Severity, Side, Validator, ViewKind};
 use crate::validate;
 use crate::verdict::{Action, CategoryScores, Finding, Verdict};
+use crate::views;
 
 /// Most findings one rule reports in one view of a scan (its score counts once anyway).
 const MAX_FINDINGS_PER_RULE: usize = 32;
@@ -173,6 +174,26 @@ fn rule_error(origin: &Origin, id: &str, msg: String) -> Error {
         .in_source(&*origin.source)
         .at_line(origin.line)
         .for_rule(id)
+}
+
+/// How offsets of a view map to the original text.
+enum SpanMap<'a> {
+    /// The view is the original text.
+    Identity,
+    /// The normalised view.
+    Offsets(&'a crate::normalize::OffsetMap),
+    /// A derived view.
+    Derived(&'a views::Derived),
+}
+
+impl SpanMap<'_> {
+    fn span(&self, start: usize, end: usize) -> (usize, usize) {
+        match self {
+            SpanMap::Identity => (start, end),
+            SpanMap::Offsets(m) => m.span(start, end),
+            SpanMap::Derived(d) => d.span(start, end),
+        }
+    }
 }
 
 /// Scratch space of one scan.
@@ -437,51 +458,67 @@ impl Firewall {
     }
 
     /// Runs the keyword automaton and every view's rules over `scanned` (a prefix of
-    /// `scan.original`).
+    /// `scan.original`): the normalised view with the raw text, then each derived view
+    /// (decoded runs, tag characters, undone leetspeak and letter spacing).
     fn collect(&self, scan: &mut Scan<'_>, scanned: &str) {
         if self.rules.is_empty() {
             return;
         }
         let mut norm = Normalized::default();
         norm.build(scanned);
+        self.scan_view(
+            scan,
+            &norm.text,
+            &SpanMap::Offsets(&norm.map),
+            Cow::Borrowed("normalized"),
+            Some(scanned),
+        );
+        if self.policy.max_decoded_bytes > 0 {
+            for d in views::derive(scanned, &norm, self.policy.max_decoded_bytes) {
+                let name = d.name.clone();
+                self.scan_view(scan, &d.norm.text, &SpanMap::Derived(&d), name, None);
+            }
+        }
+    }
+
+    /// Runs the keyword automaton over one normalised view, then the gated rules: those of
+    /// the raw view over `raw` (when given), those of the normalised view over `text`.
+    fn scan_view(
+        &self,
+        scan: &mut Scan<'_>,
+        text: &str,
+        map: &SpanMap<'_>,
+        name: Cow<'static, str>,
+        raw: Option<&str>,
+    ) {
         let n = self.rules.len();
         let mut gate = vec![false; n];
         let mut counts = vec![0usize; n];
         let mut hits = Vec::new();
-        self.keywords.run(
-            &norm.text,
-            &mut gate,
-            &self.keyword_only,
-            &self.word_start,
-            |h| hits.push(h),
-        );
+        self.keywords
+            .run(text, &mut gate, &self.keyword_only, &self.word_start, |h| {
+                hits.push(h)
+            });
         for h in hits {
             let rule = &self.rules[h.rule as usize];
             let c = &mut counts[h.rule as usize];
             if !rule.side.applies_to(scan.side) || *c >= scan.per_rule_cap {
                 continue;
             }
-            if self.accept(scan, rule, &norm.text[h.start..h.end]) {
+            if self.accept(scan, rule, &text[h.start..h.end]) {
                 *c += 1;
-                self.push(
-                    scan,
-                    rule,
-                    h.start,
-                    h.end,
-                    &norm.text,
-                    Some(&norm.map),
-                    "normalized",
-                );
+                self.push(scan, rule, h.start, h.end, text, map, &name);
             }
         }
         for &r in &self.always {
             gate[r as usize] = true;
         }
         let mut group_result: Vec<Option<Vec<bool>>> = vec![None; self.groups.len()];
-        for (view, text, map) in [
-            (ViewKind::Raw, scanned, None),
-            (ViewKind::Normalized, norm.text.as_str(), Some(&norm.map)),
-        ] {
+        let raw_view = raw.map(|r| (ViewKind::Raw, r, &SpanMap::Identity, Cow::Borrowed("raw")));
+        let views = raw_view
+            .into_iter()
+            .chain([(ViewKind::Normalized, text, map, name)]);
+        for (view, text, map, name) in views {
             let candidates = (0..n).filter(|&i| gate[i] && self.rules[i].view == view);
             let mut rules = Vec::new();
             for i in candidates {
@@ -496,18 +533,20 @@ impl Firewall {
                 }
                 rules.push(i as u32);
             }
-            self.run_regexes(scan, rules.into_iter(), text, map, view.as_str());
+            self.run_regexes(scan, rules.into_iter(), text, map, &name);
         }
     }
 
     /// Runs the regexes of `rules` over one view's text.
+    // `&Cow` rather than `&str`: findings clone the name, which is free for borrowed names.
+    #[allow(clippy::ptr_arg)]
     fn run_regexes(
         &self,
         scan: &mut Scan<'_>,
         rules: impl Iterator<Item = u32>,
         text: &str,
-        map: Option<&crate::normalize::OffsetMap>,
-        view: &'static str,
+        map: &SpanMap<'_>,
+        view: &Cow<'static, str>,
     ) {
         for idx in rules {
             let rule = &self.rules[idx as usize];
@@ -565,7 +604,7 @@ impl Firewall {
         !(scan.use_allowlist && self.policy.allowed(&rule.id, matched))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, clippy::ptr_arg)]
     fn push(
         &self,
         scan: &mut Scan<'_>,
@@ -573,13 +612,10 @@ impl Firewall {
         start: usize,
         end: usize,
         text: &str,
-        map: Option<&crate::normalize::OffsetMap>,
-        view: &'static str,
+        map: &SpanMap<'_>,
+        view: &Cow<'static, str>,
     ) {
-        let (s, e) = match map {
-            Some(m) => m.span(start, end),
-            None => (start, end),
-        };
+        let (s, e) = map.span(start, end);
         let excerpt = if rule.category.is_sensitive() {
             redact::mask(&text[start..end])
         } else {
@@ -592,7 +628,7 @@ impl Firewall {
             score: rule.score,
             start: s,
             end: e,
-            view: Cow::Borrowed(view),
+            view: view.clone(),
             excerpt,
         });
     }
@@ -607,6 +643,9 @@ impl Firewall {
                 .then(a.end.cmp(&b.end))
                 .then_with(|| a.rule.cmp(&b.rule))
         });
+        // The same rule over the same span, seen in several views, is one finding (the first
+        // view's: the normalised one before derived ones).
+        findings.dedup_by(|b, a| a.rule == b.rule && a.start == b.start && a.end == b.end);
         let mut seen: Vec<&str> = Vec::new();
         let mut miss = [1.0f64; 6];
         for f in &findings {

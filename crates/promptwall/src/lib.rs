@@ -82,6 +82,7 @@ mod redact;
 mod rule;
 mod validate;
 mod verdict;
+mod views;
 
 pub use engine::{estimate_tokens, ExampleFailure, Firewall, FirewallBuilder, MAX_BYTES_RULE};
 pub use error::{Error, ErrorKind};

@@ -5,6 +5,7 @@
 //! block = 0.8           # ... and blocked at or above this one
 //! max_bytes = 1048576   # longer texts get `abuse.max-bytes`; only this many bytes are scanned
 //! max_findings = 100    # findings listed in a verdict (scores count them all)
+//! max_decoded_bytes = 65536  # decoding budget per scan (base64, hex, ...); 0: off
 //!
 //! [categories.secret]
 //! action = "redact"     # what reaching `flag` means for this category: flag, redact or block
@@ -41,6 +42,8 @@ pub const DEFAULT_BLOCK: f64 = 0.8;
 pub const DEFAULT_MAX_BYTES: usize = 1 << 20;
 /// Default number of findings listed in a verdict.
 pub const DEFAULT_MAX_FINDINGS: usize = 100;
+/// Default budget of decoded bytes per scan.
+pub const DEFAULT_MAX_DECODED_BYTES: usize = 64 << 10;
 
 /// How one category is treated.
 #[derive(Clone, Debug, PartialEq)]
@@ -120,6 +123,10 @@ pub struct Policy {
     pub max_bytes: Option<usize>,
     /// How many findings a verdict lists (the scores count all of them).
     pub max_findings: usize,
+    /// How many bytes a scan may decode in all (base64, hex, percent-encoding, nested to a
+    /// depth of 3) to look for text hidden in encodings; 0 turns decoded and de-obfuscated
+    /// views off.
+    pub max_decoded_bytes: usize,
     /// Per-rule overrides.
     pub rules: HashMap<String, RuleOverride>,
     /// Allowlist entries.
@@ -134,6 +141,7 @@ impl Default for Policy {
             categories: std::array::from_fn(|_| CategoryPolicy::default()),
             max_bytes: Some(DEFAULT_MAX_BYTES),
             max_findings: DEFAULT_MAX_FINDINGS,
+            max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
             rules: HashMap::new(),
             allow: Vec::new(),
             text: None,
@@ -148,6 +156,7 @@ struct RawPolicy {
     block: Option<f64>,
     max_bytes: Option<i64>,
     max_findings: Option<i64>,
+    max_decoded_bytes: Option<i64>,
     #[serde(default)]
     categories: HashMap<String, toml::Spanned<RawCategory>>,
     #[serde(default)]
@@ -237,6 +246,14 @@ impl Policy {
                 return Err(top("`max_findings` must be 0 or more".into()));
             }
             p.max_findings = m as usize;
+        }
+        if let Some(m) = raw.max_decoded_bytes {
+            if m < 0 {
+                return Err(top(
+                    "`max_decoded_bytes` must be 0 (no decoding) or more".into()
+                ));
+            }
+            p.max_decoded_bytes = m as usize;
         }
         let mut cats: Vec<_> = raw.categories.into_iter().collect();
         cats.sort_by_key(|(_, v)| v.span().start);
