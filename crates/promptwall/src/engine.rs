@@ -182,8 +182,8 @@ enum SpanMap<'a> {
     Identity,
     /// The normalised view.
     Offsets(&'a crate::normalize::OffsetMap),
-    /// A derived view.
-    Derived(&'a views::Derived),
+    /// A derived view, and the main normalised view's map.
+    Derived(&'a views::Derived, &'a crate::normalize::OffsetMap),
 }
 
 impl SpanMap<'_> {
@@ -191,7 +191,7 @@ impl SpanMap<'_> {
         match self {
             SpanMap::Identity => (start, end),
             SpanMap::Offsets(m) => m.span(start, end),
-            SpanMap::Derived(d) => d.span(start, end),
+            SpanMap::Derived(d, main) => d.span(start, end, main),
         }
     }
 }
@@ -476,7 +476,13 @@ impl Firewall {
         if self.policy.max_decoded_bytes > 0 {
             for d in views::derive(scanned, &norm, self.policy.max_decoded_bytes) {
                 let name = d.name.clone();
-                self.scan_view(scan, &d.norm.text, &SpanMap::Derived(&d), name, None);
+                self.scan_view(
+                    scan,
+                    &d.norm.text,
+                    &SpanMap::Derived(&d, &norm.map),
+                    name,
+                    None,
+                );
             }
         }
     }

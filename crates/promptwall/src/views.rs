@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use crate::normalize::Normalized;
+use crate::normalize::{Normalized, OffsetMap};
 
 /// How deep decoded text is decoded again.
 pub const MAX_DECODE_DEPTH: usize = 3;
@@ -28,27 +28,49 @@ pub(crate) struct Derived {
     pub name: Cow<'static, str>,
     /// The view normalised, with its map back to `source`.
     pub norm: Normalized,
-    /// For each byte of the view before normalising, the original span it stands for.
-    spans: Vec<(u32, u32)>,
+    /// Where each byte of the view before normalising comes from.
+    origin: Origin,
+}
+
+/// Where the bytes of a derived view come from.
+#[derive(Debug)]
+enum Origin {
+    /// For each byte, the span of the original text it stands for.
+    Original(Vec<(u32, u32)>),
+    /// For each byte, the byte of the main normalised view it comes from (mapped to the
+    /// original only for the few spans that findings need).
+    MainView(Vec<u32>),
 }
 
 impl Derived {
-    fn new(name: Cow<'static, str>, source: String, spans: Vec<(u32, u32)>) -> Derived {
-        debug_assert_eq!(source.len(), spans.len());
+    fn new(name: Cow<'static, str>, source: String, origin: Origin) -> Derived {
         let mut norm = Normalized::default();
         norm.build(&source);
-        Derived { name, norm, spans }
+        Derived { name, norm, origin }
     }
 
-    /// Maps a span of the normalised view text to the original text.
-    pub fn span(&self, start: usize, end: usize) -> (usize, usize) {
+    /// Maps a span of the normalised view text to the original text; `main` is the main
+    /// normalised view's map.
+    pub fn span(&self, start: usize, end: usize, main: &OffsetMap) -> (usize, usize) {
         let (s, e) = self.norm.map.span(start, end);
-        if self.spans.is_empty() {
-            return (0, 0);
+        match &self.origin {
+            Origin::Original(spans) => {
+                let Some(last_index) = spans.len().checked_sub(1) else {
+                    return (0, 0);
+                };
+                let first = spans[s.min(last_index)];
+                let last = spans[e.saturating_sub(1).clamp(s.min(last_index), last_index)];
+                (first.0 as usize, (last.1 as usize).max(first.0 as usize))
+            }
+            Origin::MainView(from) => {
+                let Some(last_index) = from.len().checked_sub(1) else {
+                    return (0, 0);
+                };
+                let a = from[s.min(last_index)] as usize;
+                let b = from[e.saturating_sub(1).clamp(s.min(last_index), last_index)] as usize + 1;
+                main.span(a, b.max(a))
+            }
         }
-        let first = self.spans[s.min(self.spans.len() - 1)];
-        let last = self.spans[e.saturating_sub(1).clamp(s, self.spans.len() - 1)];
-        (first.0 as usize, (last.1 as usize).max(first.0 as usize))
     }
 }
 
@@ -84,6 +106,8 @@ pub(crate) fn derive(original: &str, norm: &Normalized, budget: usize) -> Vec<De
 
 /// Unicode tag characters (U+E0020 to U+E007E) carry ASCII invisibly: decode each run of them.
 fn tags(original: &str) -> Option<Derived> {
+    // Tag characters are encoded F3 A0 80 xx or F3 A0 81 xx in UTF-8.
+    memchr::memmem::find(original.as_bytes(), b"\xF3\xA0")?;
     let mut text = String::new();
     let mut spans = Vec::new();
     let mut last_end = None;
@@ -99,7 +123,7 @@ fn tags(original: &str) -> Option<Derived> {
             last_end = Some(i + c.len_utf8());
         }
     }
-    (text.len() >= 2).then(|| Derived::new(Cow::Borrowed("tags"), text, spans))
+    (text.len() >= 2).then(|| Derived::new(Cow::Borrowed("tags"), text, Origin::Original(spans)))
 }
 
 /// Leetspeak digits and symbols inside words, and words spelled with spaced-out or
@@ -148,42 +172,46 @@ fn deobfuscate(norm: &Normalized) -> Option<Derived> {
     }
     // Only ASCII bytes were changed; the rest are copied in order from valid UTF-8.
     let text = String::from_utf8(text).ok()?;
-    let spans = from
-        .iter()
-        .map(|&j| norm_span(norm, j as usize, j as usize + 1))
-        .collect();
-    Some(Derived::new(Cow::Borrowed("deobfuscated"), text, spans))
+    Some(Derived::new(
+        Cow::Borrowed("deobfuscated"),
+        text,
+        Origin::MainView(from),
+    ))
 }
 
-/// One cheap pass: whether a leet character stands right before or after a letter, and
-/// whether a single letter stands between two separators (`x g ` or ` g.`), the start of
-/// spaced-out letters. False negatives are impossible; false positives only cost a closer look.
+/// Cheap checks: whether the text may hold leetspeak (it has a digit, `@` or `$` at all: a
+/// branch-free pass), and whether a single letter stands between two equal separators
+/// twice in a row (`i g n`, `i.g.n`: checked at each separator, found with memchr).
+/// False negatives are impossible for what `deobfuscate` undoes, except `!` used as an
+/// `i` in a text without digits, `@` or `$`.
 fn quick_obfuscation_check(src: &[u8]) -> (bool, bool) {
-    let mut leet = false;
-    let mut spaced = false;
-    // The last four bytes, oldest first; spaces before the text.
-    let mut h = [b' '; 4];
-    for &b in src {
-        let [p3, p2, p1, p0] = h;
-        leet |=
-            (is_leet(b) && p0.is_ascii_alphabetic()) || (is_leet(p0) && b.is_ascii_alphabetic());
-        // Two single letters in a row, each followed by the same separator: "g n " or "g.n.".
-        spaced |= is_sep(b)
-            && b == p1
-            && b == p3
-            && p0.is_ascii_alphanumeric()
-            && p2.is_ascii_alphanumeric();
-        h = [p2, p1, p0, b];
-    }
+    let leet = src.iter().fold(false, |acc, &b| {
+        acc | (b.wrapping_sub(b'0') < 10) | (b == b'@') | (b == b'$')
+    });
+    // "s L s L s": two single letters, each between two equal separators. Five shifted
+    // slices zipped and folded with bitwise operators, so the test vectorises.
+    let sep =
+        |b: u8| (b == b' ') | (b == b'.') | (b == b'-') | (b == b'_') | (b == b'*') | (b == b'/');
+    let alnum = |b: u8| ((b | 0x20).wrapping_sub(b'a') < 26) | (b.wrapping_sub(b'0') < 10);
+    let n = src.len();
+    let spaced = n >= 4
+        && ((src[1] == src[3]) & sep(src[1]) & alnum(src[0]) & alnum(src[2])
+            || (n >= 5
+                && src[..n - 4]
+                    .iter()
+                    .zip(&src[1..n - 3])
+                    .zip(&src[2..n - 2])
+                    .zip(&src[3..n - 1])
+                    .zip(&src[4..])
+                    .fold(false, |acc, ((((&a, &b), &c), &d), &e)| {
+                        acc | ((a == c) & (c == e) & sep(a) & alnum(b) & alnum(d))
+                    })));
     (leet, spaced)
 }
 
-fn is_sep(b: u8) -> bool {
-    matches!(b, b' ' | b'.' | b'-' | b'_' | b'*' | b'/')
-}
-
-/// Positions of leetspeak characters: in a token of letters, digits and `@$!` that has at
-/// least two letters, each of `0 1 3 4 5 7 @`, and each `$` or `!` followed by a letter.
+/// Positions of leetspeak characters: in a word-like token of letters, digits and `@$!` (at
+/// least two letters, no more leet characters than letters, at most 24 bytes: not a key or
+/// an identifier), each of `0 1 3 4 5 7 @`, and each `$` or `!` followed by a letter.
 fn leet_positions(src: &[u8]) -> Vec<usize> {
     let tok = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'@' | b'$' | b'!');
     let mut out = Vec::new();
@@ -196,13 +224,13 @@ fn leet_positions(src: &[u8]) -> Vec<usize> {
         }
         let start = i;
         let mut letters = 0;
-        let mut leet = false;
+        let mut leets = 0;
         while i < n && tok(src[i]) {
             letters += usize::from(src[i].is_ascii_alphabetic());
-            leet |= is_leet(src[i]);
+            leets += usize::from(is_leet(src[i]));
             i += 1;
         }
-        if leet && letters >= 2 {
+        if leets > 0 && letters >= 2 && leets <= letters && i - start <= 24 {
             for j in start..i {
                 let b = src[j];
                 let next_letter = src.get(j + 1).is_some_and(u8::is_ascii_alphabetic);
@@ -213,11 +241,6 @@ fn leet_positions(src: &[u8]) -> Vec<usize> {
         }
     }
     out
-}
-
-fn norm_span(norm: &Normalized, s: usize, e: usize) -> (u32, u32) {
-    let (a, b) = norm.map.span(s, e);
-    (a as u32, b as u32)
 }
 
 fn is_leet(b: u8) -> bool {
@@ -320,7 +343,7 @@ fn decode_all(
             budget,
             out,
         );
-        out.push(Derived::new(name, decoded, decoded_spans));
+        out.push(Derived::new(name, decoded, Origin::Original(decoded_spans)));
     }
 }
 
@@ -350,18 +373,43 @@ static BASE64_BYTE: [bool; 256] = {
     t
 };
 
-/// One cheap pass: whether `bytes` holds a run of base64 characters long enough to decode,
-/// or enough `%` signs for a percent-encoded run.
+/// Cheap checks: whether `bytes` holds a run of base64 characters long enough to decode, or
+/// enough `%` signs for a percent-encoded run. A run of 16 or more contains a whole aligned
+/// chunk of 8, so only chunks made entirely of base64 characters (a branch-free test) are
+/// looked at more closely.
 fn maybe_encoded(bytes: &[u8]) -> bool {
-    let mut run = 0usize;
-    let mut longest = 0usize;
-    let mut percents = 0usize;
-    for &b in bytes {
-        run = if BASE64_BYTE[b as usize] { run + 1 } else { 0 };
-        longest = longest.max(run);
-        percents += usize::from(b == b'%');
+    if memchr::memchr_iter(b'%', bytes)
+        .nth(MIN_PERCENT_ESCAPES - 1)
+        .is_some()
+    {
+        return true;
     }
-    longest >= MIN_BASE64.min(MIN_HEX) || percents >= MIN_PERCENT_ESCAPES
+    // Bitwise `|`, not `||`: no branches, so the chunk test vectorises.
+    let b64 = |b: u8| {
+        ((b | 0x20).wrapping_sub(b'a') < 26)
+            | (b.wrapping_sub(b'0') < 10)
+            | (b == b'+')
+            | (b == b'/')
+            | (b == b'-')
+            | (b == b'_')
+    };
+    let min = MIN_BASE64.min(MIN_HEX);
+    for (k, chunk) in bytes.chunks_exact(8).enumerate() {
+        if !chunk.iter().fold(true, |acc, &b| acc & b64(b)) {
+            continue;
+        }
+        let (mut s, mut e) = (k * 8, k * 8 + 8);
+        while s > 0 && is_b64(bytes[s - 1]) {
+            s -= 1;
+        }
+        while e < bytes.len() && is_b64(bytes[e]) {
+            e += 1;
+        }
+        if e - s >= min {
+            return true;
+        }
+    }
+    false
 }
 
 /// Encoded runs of `bytes`: `(kind, start, end, decoded bytes)`.
@@ -508,7 +556,7 @@ mod tests {
         derive(s, &norm, 1 << 20)
             .into_iter()
             .map(|d| {
-                let span = d.span(0, d.norm.text.len());
+                let span = d.span(0, d.norm.text.len(), &norm.map);
                 (d.name.to_string(), d.norm.text.clone(), span)
             })
             .collect()
