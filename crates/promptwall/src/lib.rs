@@ -80,6 +80,7 @@ pub mod normalize;
 mod policy;
 mod redact;
 mod rule;
+pub mod tokens;
 mod validate;
 mod verdict;
 
