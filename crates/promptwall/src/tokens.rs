@@ -23,6 +23,7 @@
 //! encoding's own pattern; tiktoken's look-ahead `\s+(?!\S)` is emulated by a pattern that
 //! matches one more whitespace character, which is then given back.
 
+#[cfg(any(feature = "o200k_base", feature = "cl100k_base"))]
 use std::sync::LazyLock;
 
 use bpe::byte_pair_encoding::BytePairEncoding;
