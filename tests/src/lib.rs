@@ -174,3 +174,49 @@ pub fn check(case: &Case, verdict: &Verdict, redacted: Option<&str>) -> Result<(
         ))
     }
 }
+
+/// One row of the token table (`tests/data/tokens/counts.jsonl`), written by OpenAI's
+/// tiktoken through `tests/data/tokens/generate.py`.
+#[derive(Debug, Deserialize)]
+pub struct TokenCase {
+    /// A name for messages.
+    pub name: String,
+    /// The text, to be repeated `repeat` times.
+    pub text: String,
+    /// How many times `text` is repeated.
+    pub repeat: usize,
+    /// tiktoken's `encode_ordinary` count in `o200k_base`.
+    pub o200k_base: usize,
+    /// ... and in `cl100k_base`.
+    pub cl100k_base: usize,
+}
+
+impl TokenCase {
+    /// The text counted.
+    pub fn full_text(&self) -> String {
+        self.text.repeat(self.repeat)
+    }
+
+    /// The expected count in the encoding of this name.
+    pub fn expected(&self, encoding: &str) -> usize {
+        match encoding {
+            "o200k_base" => self.o200k_base,
+            "cl100k_base" => self.cl100k_base,
+            other => panic!("no expected counts for {other}"),
+        }
+    }
+}
+
+/// Reads the token table.
+pub fn load_token_cases() -> Vec<TokenCase> {
+    let path = repo_root().join("tests/data/tokens/counts.jsonl");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), i + 1))
+        })
+        .collect()
+}

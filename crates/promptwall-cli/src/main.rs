@@ -5,6 +5,7 @@ mod eval;
 mod input;
 mod rules_cmd;
 mod scan;
+mod tokens_cmd;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ use promptwall::Firewall;
   promptwall scan --response --jsonl model-output.jsonl
   promptwall redact chat-log.txt > chat-log.redacted.txt
   promptwall eval labelled.jsonl --errors 10
+  promptwall tokens --encoding cl100k_base prompt.txt
   promptwall rules check my-rules/")]
 struct Cli {
     #[command(flatten)]
@@ -92,6 +94,13 @@ enum Command {
     /// standard error and skipped (exit status 2).
     Eval(eval::EvalArgs),
 
+    /// Print the exact token count of texts, as tiktoken's `encode_ordinary` counts them.
+    ///
+    /// Special-token text such as `<|endoftext|>` counts as ordinary text. The encodings are
+    /// built in; nothing is downloaded. Each PATH (or `-` for standard input, the default) is
+    /// one text.
+    Tokens(tokens_cmd::TokensArgs),
+
     /// List the rules in force, or check rule packs and run their examples.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
@@ -125,6 +134,7 @@ fn main() -> ExitCode {
         Command::Redact(a) => scan::run_redact(&cli.engine, a),
         Command::Eval(a) => eval::run(&cli.engine, a),
         Command::Rules(c) => rules_cmd::run(&cli.engine, c),
+        Command::Tokens(a) => tokens_cmd::run(a),
     };
     match result {
         Ok(outcome) => ExitCode::from(outcome as u8),

@@ -375,3 +375,50 @@ fn invalid_utf8_is_a_clear_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("not valid UTF-8"), "{}", stderr(&o));
 }
+
+#[test]
+fn tokens_counts_like_tiktoken() {
+    let cases = promptwall_tests::load_token_cases();
+    for name in [
+        "english",
+        "special-in-text",
+        "emoji-zwj",
+        "newlines",
+        "chinese",
+    ] {
+        let case = cases
+            .iter()
+            .find(|c| c.name == name)
+            .expect("case in table");
+        let text = case.full_text();
+        for enc in ["o200k_base", "cl100k_base"] {
+            let o = run(&["tokens", "--encoding", enc], &text);
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+            assert_eq!(
+                stdout(&o),
+                format!("{}\n", case.expected(enc)),
+                "{name} {enc}"
+            );
+        }
+    }
+    // o200k_base is the default.
+    let o = run(&["tokens", "-"], "Hello, world!");
+    assert_eq!(stdout(&o), "4\n");
+}
+
+#[test]
+fn tokens_of_several_files_and_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let a = write(dir.path(), "a.txt", "Hello, world!");
+    let b = write(dir.path(), "b.txt", "<|endoftext|>");
+    let o = run(&["tokens", "-e", "cl100k_base", &a, &b], "");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), format!("4\t{a}\n7\t{b}\n11\ttotal\n"));
+
+    let o = run(&["tokens", "--encoding", "p50k_base"], "x");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("o200k_base"), "{}", stderr(&o));
+    let o = run(&["tokens", "/no/such/file"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/no/such/file"), "{}", stderr(&o));
+}

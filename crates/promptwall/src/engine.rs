@@ -17,11 +17,23 @@ use crate::validate;
 use crate::verdict::{Action, CategoryScores, Finding, Verdict};
 use crate::views;
 
+/// What a scan learnt from counting tokens.
+#[derive(Clone, Copy, Debug)]
+enum TokenCount {
+    /// The exact count.
+    Exact(u64),
+    /// Counting stopped after passing this limit.
+    MoreThan(u64),
+}
+
 /// Most findings one rule reports in one view of a scan (its score counts once anyway).
 const MAX_FINDINGS_PER_RULE: usize = 32;
 
 /// Rule id of the finding for texts over the policy's `max_bytes`.
 pub const MAX_BYTES_RULE: &str = "abuse.max-bytes";
+
+/// Rule id of the finding for texts over the policy's token limit (`[tokens] max_input`).
+pub const MAX_TOKENS_RULE: &str = "abuse.max-tokens";
 
 #[derive(Debug)]
 struct CompiledRule {
@@ -133,6 +145,10 @@ impl FirewallBuilder {
             (None, Some(p)) => p,
             (None, None) => Policy::default(),
         };
+        // Building an encoding takes a second or so: pay it here, not in the first scan.
+        if let Some(limit) = policy.max_input_tokens {
+            limit.encoding.load();
+        }
         Firewall::compile(all, policy, self.default_rules)
     }
 }
@@ -260,7 +276,7 @@ impl Firewall {
         let known: std::collections::HashSet<&str> = merged
             .iter()
             .map(|r| r.id.as_str())
-            .chain([MAX_BYTES_RULE])
+            .chain([MAX_BYTES_RULE, MAX_TOKENS_RULE])
             .collect();
         if let Some(id) = policy.rules.keys().find(|id| !known.contains(id.as_str())) {
             let mut e = Error::policy(format!(
@@ -453,8 +469,43 @@ impl Firewall {
                 });
             }
         }
+        let counted = self.check_tokens(text, &mut scan.findings);
         self.collect(&mut scan, scanned);
-        self.verdict(text, scan.findings)
+        self.verdict(text, scan.findings, counted)
+    }
+
+    /// Applies the policy's token limit to the whole text. Returns what it learnt: the exact
+    /// count when it had to count and the count stayed within the limit, a lower bound (the
+    /// limit + 1) when the count passed it, nothing when no counting was needed.
+    fn check_tokens(&self, text: &str, findings: &mut Vec<Finding>) -> Option<TokenCount> {
+        let limit = self.policy.max_input_tokens?;
+        // A token is at least one byte: a text within the limit in bytes is within it.
+        if text.len() <= limit.max_input {
+            return None;
+        }
+        if let Some(n) = limit.encoding.count_till_limit(text, limit.max_input) {
+            return Some(TokenCount::Exact(n as u64));
+        }
+        let ov = self.policy.rules.get(MAX_TOKENS_RULE);
+        if ov.and_then(|o| o.enabled) != Some(false)
+            && self.policy.category(Category::Abuse).enabled
+        {
+            findings.push(Finding {
+                rule: Arc::from(MAX_TOKENS_RULE),
+                category: Category::Abuse,
+                severity: Severity::High,
+                score: ov.and_then(|o| o.score).unwrap_or(0.9),
+                start: 0,
+                end: text.len(),
+                view: Cow::Borrowed("raw"),
+                // Counting stopped soon after the limit: the cost stays bounded by it.
+                excerpt: format!(
+                    "more than {} tokens ({}); counting stopped there",
+                    limit.max_input, limit.encoding
+                ),
+            });
+        }
+        Some(TokenCount::MoreThan(limit.max_input as u64))
     }
 
     /// Runs the keyword automaton and every view's rules over `scanned` (a prefix of
@@ -640,7 +691,12 @@ impl Firewall {
     }
 
     /// Scores findings and applies the policy.
-    fn verdict(&self, text: &str, mut findings: Vec<Finding>) -> Verdict {
+    fn verdict(
+        &self,
+        text: &str,
+        mut findings: Vec<Finding>,
+        counted: Option<TokenCount>,
+    ) -> Verdict {
         // The strongest finding of each rule counts once; categories combine by noisy-OR.
         findings.sort_by(|a, b| {
             b.score
@@ -674,8 +730,12 @@ impl Firewall {
             action,
             score: categories.max(),
             categories,
-            tokens: estimate_tokens(text),
-            tokens_exact: false,
+            tokens: match counted {
+                Some(TokenCount::Exact(n)) => n,
+                Some(TokenCount::MoreThan(n)) => estimate_tokens(text).max(n + 1),
+                None => estimate_tokens(text),
+            },
+            tokens_exact: matches!(counted, Some(TokenCount::Exact(_))),
             findings,
             findings_omitted: omitted,
         }

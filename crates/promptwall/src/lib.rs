@@ -80,13 +80,16 @@ pub mod normalize;
 mod policy;
 mod redact;
 mod rule;
+pub mod tokens;
 mod validate;
 mod verdict;
 mod views;
 
-pub use engine::{estimate_tokens, ExampleFailure, Firewall, FirewallBuilder, MAX_BYTES_RULE};
+pub use engine::{
+    estimate_tokens, ExampleFailure, Firewall, FirewallBuilder, MAX_BYTES_RULE, MAX_TOKENS_RULE,
+};
 pub use error::{Error, ErrorKind};
-pub use policy::{AllowEntry, CategoryPolicy, Policy, RuleOverride};
+pub use policy::{AllowEntry, CategoryPolicy, Policy, RuleOverride, TokenLimit};
 pub use redact::mask;
 pub use rule::{Category, Disabled, Origin, Rule, RulePack, Severity, Side, Validator, ViewKind};
 pub use validate::{entropy, iban, luhn};

@@ -7,6 +7,10 @@
 //! max_findings = 100    # findings listed in a verdict (scores count them all)
 //! max_decoded_bytes = 65536  # decoding budget per scan (base64, hex, ...); 0: off
 //!
+//! [tokens]
+//! encoding = "o200k_base" # or "cl100k_base": the encoding the limit counts in
+//! max_input = 8000        # longer texts get `abuse.max-tokens` (0 or absent: no limit)
+//!
 //! [categories.secret]
 //! action = "redact"     # what reaching `flag` means for this category: flag, redact or block
 //! block = 0.95          # thresholds may differ per category
@@ -32,6 +36,7 @@ use serde::Deserialize;
 
 use crate::error::{line_of, Error};
 use crate::rule::Category;
+use crate::tokens::Encoding;
 use crate::verdict::Action;
 
 /// Default flag threshold.
@@ -40,10 +45,24 @@ pub const DEFAULT_FLAG: f64 = 0.5;
 pub const DEFAULT_BLOCK: f64 = 0.8;
 /// Default byte limit.
 pub const DEFAULT_MAX_BYTES: usize = 1 << 20;
+/// The encoding of `[tokens]` when it names none.
+pub const DEFAULT_ENCODING: &str = "o200k_base";
 /// Default number of findings listed in a verdict.
 pub const DEFAULT_MAX_FINDINGS: usize = 100;
 /// Default budget of decoded bytes per scan.
 pub const DEFAULT_MAX_DECODED_BYTES: usize = 64 << 10;
+
+/// A limit on a text's tokens, counted exactly in one encoding.
+///
+/// A text no longer in bytes than `max_input` is within it without counting (a token is at
+/// least one byte); a longer one is counted, stopping soon after the count passes the limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenLimit {
+    /// The encoding tokens are counted in.
+    pub encoding: Encoding,
+    /// Texts of more tokens than this get an `abuse.max-tokens` finding.
+    pub max_input: usize,
+}
 
 /// How one category is treated.
 #[derive(Clone, Debug, PartialEq)]
@@ -121,6 +140,9 @@ pub struct Policy {
     /// Texts longer than this get an `abuse.max-bytes` finding, and only this many bytes are
     /// scanned (`None`: no limit; scans then cost time in proportion to the whole text).
     pub max_bytes: Option<usize>,
+    /// Texts of more tokens than this get an `abuse.max-tokens` finding (`None`: no limit,
+    /// and a verdict's `tokens` is an estimate).
+    pub max_input_tokens: Option<TokenLimit>,
     /// How many findings a verdict lists (the scores count all of them).
     pub max_findings: usize,
     /// How many bytes a scan may decode in all (base64, hex, percent-encoding, nested to a
@@ -140,6 +162,7 @@ impl Default for Policy {
         Policy {
             categories: std::array::from_fn(|_| CategoryPolicy::default()),
             max_bytes: Some(DEFAULT_MAX_BYTES),
+            max_input_tokens: None,
             max_findings: DEFAULT_MAX_FINDINGS,
             max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
             rules: HashMap::new(),
@@ -157,12 +180,20 @@ struct RawPolicy {
     max_bytes: Option<i64>,
     max_findings: Option<i64>,
     max_decoded_bytes: Option<i64>,
+    tokens: Option<toml::Spanned<RawTokens>>,
     #[serde(default)]
     categories: HashMap<String, toml::Spanned<RawCategory>>,
     #[serde(default)]
     rules: HashMap<String, toml::Spanned<RawRuleOverride>>,
     #[serde(default)]
     allow: Vec<toml::Spanned<RawAllow>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTokens {
+    encoding: Option<String>,
+    max_input: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -254,6 +285,33 @@ impl Policy {
                 ));
             }
             p.max_decoded_bytes = m as usize;
+        }
+        if let Some(spanned) = raw.tokens {
+            let line = line_of(text, spanned.span().start);
+            let t = spanned.into_inner();
+            let name = t.encoding.as_deref().unwrap_or(DEFAULT_ENCODING);
+            let encoding = Encoding::from_name(name).ok_or_else(|| {
+                let known: Vec<_> = Encoding::ALL.iter().map(|e| e.name()).collect();
+                at(
+                    line,
+                    format!(
+                        "unknown token encoding `{name}` (this build has: {})",
+                        known.join(", ")
+                    ),
+                )
+            })?;
+            match t.max_input {
+                Some(m) if m < 0 => {
+                    return Err(at(line, "`max_input` must be 0 (no limit) or more".into()))
+                }
+                Some(m) if m > 0 => {
+                    p.max_input_tokens = Some(TokenLimit {
+                        encoding,
+                        max_input: m as usize,
+                    })
+                }
+                _ => {}
+            }
         }
         let mut cats: Vec<_> = raw.categories.into_iter().collect();
         cats.sort_by_key(|(_, v)| v.span().start);
@@ -412,6 +470,35 @@ regex = '^test'
         assert!(p.allowed("a.b", "key EXAMPLE key"));
         assert!(!p.allowed("c.d", "key EXAMPLE key"));
         assert!(p.allowed("c.d", "testing"));
+    }
+
+    #[test]
+    fn token_limits() {
+        let p = Policy::from_toml("[tokens]\nmax_input = 8000\n", "p.toml").expect("valid");
+        assert_eq!(
+            p.max_input_tokens,
+            Some(TokenLimit {
+                encoding: Encoding::O200kBase,
+                max_input: 8000
+            })
+        );
+        let p = Policy::from_toml("[tokens]\nencoding = \"cl100k_base\"\nmax_input = 5\n", "p")
+            .expect("valid");
+        assert_eq!(
+            p.max_input_tokens.map(|l| l.encoding),
+            Some(Encoding::Cl100kBase)
+        );
+        let p = Policy::from_toml("[tokens]\nmax_input = 0\n", "p").expect("valid");
+        assert_eq!(p.max_input_tokens, None);
+        assert_eq!(Policy::default().max_input_tokens, None);
+        let e = Policy::from_toml("\n[tokens]\nencoding = \"p50k_base\"\nmax_input = 5\n", "p")
+            .expect_err("bad");
+        assert_eq!(e.line(), Some(2));
+        assert!(e.message().contains("o200k_base, cl100k_base"), "{e}");
+        let e = Policy::from_toml("[tokens]\nmax_input = -1\n", "p").expect_err("bad");
+        assert!(e.message().contains("max_input"), "{e}");
+        let e = Policy::from_toml("[tokens]\nmax = 1\n", "p").expect_err("bad");
+        assert!(e.message().contains("unknown field"), "{e}");
     }
 
     #[test]
