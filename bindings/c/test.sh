@@ -170,7 +170,7 @@ for lang in c c++; do
     fi
     run_tests "$lang/$link" "$bin"
     run_tests "$lang/$link under valgrind" valgrind --quiet --error-exitcode=1 --leak-check=full \
-      --errors-for-leak-kinds=definite,possible "$bin"
+      --errors-for-leak-kinds=definite,possible --suppressions="$HERE/tests/valgrind.supp" "$bin"
   done
 done
 

@@ -261,6 +261,17 @@ pw_status pw_firewall_redact(const struct pw_firewall *fw,
                              size_t *out_len);
 
 /**
+ * Counts the tokens of a text exactly as the model's tokenizer does (tiktoken's
+ * `encode_ordinary`: special tokens like `<|endoftext|>` in the text count as ordinary text).
+ *
+ * `encoding` is a NUL-terminated name, `"o200k_base"` (GPT-4o and later) or `"cl100k_base"`
+ * (GPT-4, GPT-3.5), or NULL for `"o200k_base"`. The first count of an encoding in a process
+ * builds its tables (about a second); later counts take microseconds per kilobyte. On success,
+ * `*out` receives the count. An unknown encoding is `PW_STATUS_INVALID_ARGUMENT`.
+ */
+pw_status pw_count_tokens(const char *encoding, const uint8_t *text, size_t len, size_t *out);
+
+/**
  * Releases a string returned by `pw_firewall_redact`. NULL does nothing.
  */
 void pw_string_free(char *s);

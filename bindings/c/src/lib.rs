@@ -537,6 +537,57 @@ pub extern "C" fn pw_firewall_redact(
     })
 }
 
+/// Counts the tokens of a text exactly as the model's tokenizer does (tiktoken's
+/// `encode_ordinary`: special tokens like `<|endoftext|>` in the text count as ordinary text).
+///
+/// `encoding` is a NUL-terminated name, `"o200k_base"` (GPT-4o and later) or `"cl100k_base"`
+/// (GPT-4, GPT-3.5), or NULL for `"o200k_base"`. The first count of an encoding in a process
+/// builds its tables (about a second); later counts take microseconds per kilobyte. On success,
+/// `*out` receives the count. An unknown encoding is `PW_STATUS_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn pw_count_tokens(
+    encoding: *const c_char,
+    text: *const u8,
+    len: usize,
+    out: *mut usize,
+) -> pw_status {
+    boundary(pw_status::Panic, || {
+        if out.is_null() {
+            return null("out");
+        }
+        let name = if encoding.is_null() {
+            "o200k_base".to_string()
+        } else {
+            // SAFETY: not NULL, and the caller promises a NUL-terminated string.
+            unsafe { CStr::from_ptr(encoding) }
+                .to_string_lossy()
+                .into_owned()
+        };
+        let Some(enc) = promptwall::tokens::Encoding::from_name(&name) else {
+            let known: Vec<&str> = promptwall::tokens::Encoding::ALL
+                .iter()
+                .map(|e| e.name())
+                .collect();
+            return fail(
+                pw_status::InvalidArgument,
+                &format!(
+                    "unknown encoding {name:?} (this build has: {})",
+                    known.join(", ")
+                ),
+            );
+        };
+        // SAFETY: the caller promises `len` readable bytes at `text`.
+        let text = match unsafe { text_arg(text, len, "text") } {
+            Ok(t) => t,
+            Err(s) => return s,
+        };
+        let n = enc.count(text);
+        // SAFETY: checked not NULL; the caller promises it is writable.
+        unsafe { write(out, n) };
+        pw_status::Ok
+    })
+}
+
 /// Releases a string returned by `pw_firewall_redact`. NULL does nothing.
 #[no_mangle]
 pub extern "C" fn pw_string_free(s: *mut c_char) {
