@@ -438,6 +438,26 @@ pub(crate) const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../rules/injection.toml"),
     ),
     ("secrets.toml", include_str!("../../../rules/secrets.toml")),
+    (
+        "secrets-ai.toml",
+        include_str!("../../../rules/secrets-ai.toml"),
+    ),
+    (
+        "secrets-cloud.toml",
+        include_str!("../../../rules/secrets-cloud.toml"),
+    ),
+    (
+        "secrets-dev.toml",
+        include_str!("../../../rules/secrets-dev.toml"),
+    ),
+    (
+        "secrets-saas.toml",
+        include_str!("../../../rules/secrets-saas.toml"),
+    ),
+    (
+        "secrets-generic.toml",
+        include_str!("../../../rules/secrets-generic.toml"),
+    ),
     ("pii.toml", include_str!("../../../rules/pii.toml")),
     ("abuse.toml", include_str!("../../../rules/abuse.toml")),
     (
