@@ -220,3 +220,54 @@ pub fn load_token_cases() -> Vec<TokenCase> {
         })
         .collect()
 }
+
+/// About a kilobyte of ordinary English in two halves, the setting for planted secrets.
+const PROSE: [&str; 2] = [
+    "Thanks for the notes from yesterday's meeting. I read through the draft plan for the spring \
+     release and have a few questions before we share it with the wider group. The timeline looks \
+     tight but possible if the design review happens next week. Could you summarise the open \
+     risks in a short list, and say which of them need a decision from the steering group? I \
+     also pasted the configuration we used for the staging test below, in case it helps.\n",
+    "\nThe second thing is the customer workshop. We expect about thirty people, mostly from \
+     operations and support, and we would like the agenda to leave time for questions. Please \
+     suggest three topics that would interest them, a rough order for the day, and a polite \
+     reminder we can send a week before. Finally, keep the tone friendly and avoid jargon, since \
+     many of them are new to the product and will read the summary on their phones.",
+];
+
+/// One rule example planted in prose.
+#[derive(Debug, Clone)]
+pub struct Planted {
+    /// The rule whose `examples.match` entry was planted.
+    pub rule: String,
+    /// About a kilobyte of prose with the example on a line of its own in the middle.
+    pub text: String,
+}
+
+/// Every `examples.match` entry of every rule of `category`, planted in prose.
+pub fn planted(fw: &promptwall::Firewall, category: Category) -> Vec<Planted> {
+    fw.rules()
+        .iter()
+        .filter(|r| r.category == category)
+        .flat_map(|r| {
+            r.examples_match.iter().map(|e| Planted {
+                rule: r.id.clone(),
+                text: format!("{}{e}{}", PROSE[0], PROSE[1]),
+            })
+        })
+        .collect()
+}
+
+/// The development set's benign prompts (label 0) from `../shared/data/injection/dev.jsonl`,
+/// read at test time; empty when the shared data is not there.
+pub fn dev_benign() -> Vec<String> {
+    let path = repo_root().join("../shared/data/injection/dev.jsonl");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["label"].as_i64() == Some(0))
+        .filter_map(|v| v["text"].as_str().map(str::to_string))
+        .collect()
+}

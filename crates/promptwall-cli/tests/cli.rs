@@ -422,3 +422,61 @@ fn tokens_of_several_files_and_errors() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("/no/such/file"), "{}", stderr(&o));
 }
+
+#[test]
+fn planted_secrets_never_appear_whole_in_cli_output() {
+    let fw = promptwall::Firewall::new().expect("built-in rules build");
+    let planted = promptwall_tests::planted(&fw, promptwall::Category::Secret);
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut paths = Vec::new();
+    let mut jsonl = String::new();
+    let mut secrets = Vec::new();
+    for (i, p) in planted.iter().enumerate() {
+        let v = fw.scan(&p.text);
+        secrets.extend(
+            v.findings
+                .iter()
+                .filter(|f| f.category.is_sensitive())
+                .map(|f| p.text[f.start..f.end].to_string()),
+        );
+        paths.push(write(dir.path(), &format!("p{i}.txt"), &p.text));
+        jsonl.push_str(&serde_json::json!({ "text": p.text }).to_string());
+        jsonl.push('\n');
+    }
+    assert!(
+        secrets.len() >= planted.len(),
+        "every planted text has a finding"
+    );
+    let args = |extra: &[&str]| {
+        let mut a: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        a.extend(paths.iter().cloned());
+        a
+    };
+    let human = args(&["scan"]);
+    let json = args(&["scan", "--json"]);
+    let response = args(&["scan", "--response"]);
+    let outputs = [
+        run(&human.iter().map(String::as_str).collect::<Vec<_>>(), ""),
+        run(&json.iter().map(String::as_str).collect::<Vec<_>>(), ""),
+        run(&response.iter().map(String::as_str).collect::<Vec<_>>(), ""),
+        // A file, not stdin: verdicts fill the stdout pipe before stdin is written out.
+        run(
+            &["scan", "--jsonl", &write(dir.path(), "all.jsonl", &jsonl)],
+            "",
+        ),
+    ];
+    for o in &outputs {
+        let (out, err) = (stdout(o), stderr(o));
+        assert!(!out.is_empty(), "no output: {err}");
+        for s in &secrets {
+            assert!(
+                !out.contains(s.as_str()),
+                "stdout carries a secret: {s:.6}…"
+            );
+            assert!(
+                !err.contains(s.as_str()),
+                "stderr carries a secret: {s:.6}…"
+            );
+        }
+    }
+}

@@ -155,7 +155,7 @@ impl ViewKind {
 
 /// A check a candidate match must pass to count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Validator {
     /// The Luhn checksum of payment card numbers (spaces and dashes ignored).
@@ -165,6 +165,17 @@ pub enum Validator {
     /// US social security number structure: area not 000, 666 or 9xx; group not 00; serial
     /// not 0000.
     Ssn,
+    /// GitHub classic tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`) and npm tokens: the last
+    /// six characters are the CRC32 of the 30-character body in base62.
+    Crc32Base62,
+    /// OpenAI keys carry `T3BlbkFJ`, the base64 of "OpenAI".
+    Openai,
+    /// Anthropic keys: `sk-ant-api03-` or `sk-ant-admin01-`, 93 body characters, then `AA`.
+    Anthropic,
+    /// JSON Web Tokens: the header decodes (base64url) to a JSON object with an `alg` string.
+    Jwt,
+    /// PyPI tokens: a macaroon whose location field decodes to `pypi.org`.
+    Pypi,
 }
 
 impl Validator {
@@ -174,6 +185,11 @@ impl Validator {
             Validator::Luhn => "luhn",
             Validator::Iban => "iban",
             Validator::Ssn => "ssn",
+            Validator::Crc32Base62 => "crc32-base62",
+            Validator::Openai => "openai",
+            Validator::Anthropic => "anthropic",
+            Validator::Jwt => "jwt",
+            Validator::Pypi => "pypi",
         }
     }
 }
@@ -422,6 +438,26 @@ pub(crate) const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../rules/injection.toml"),
     ),
     ("secrets.toml", include_str!("../../../rules/secrets.toml")),
+    (
+        "secrets-ai.toml",
+        include_str!("../../../rules/secrets-ai.toml"),
+    ),
+    (
+        "secrets-cloud.toml",
+        include_str!("../../../rules/secrets-cloud.toml"),
+    ),
+    (
+        "secrets-dev.toml",
+        include_str!("../../../rules/secrets-dev.toml"),
+    ),
+    (
+        "secrets-saas.toml",
+        include_str!("../../../rules/secrets-saas.toml"),
+    ),
+    (
+        "secrets-generic.toml",
+        include_str!("../../../rules/secrets-generic.toml"),
+    ),
     ("pii.toml", include_str!("../../../rules/pii.toml")),
     ("abuse.toml", include_str!("../../../rules/abuse.toml")),
     (

@@ -8,7 +8,135 @@ pub fn check(v: Validator, s: &str) -> bool {
         Validator::Luhn => luhn(s),
         Validator::Iban => iban(s),
         Validator::Ssn => ssn(s),
+        Validator::Crc32Base62 => crc32_base62(s),
+        Validator::Openai => s.contains("T3BlbkFJ"),
+        Validator::Anthropic => anthropic(s),
+        Validator::Jwt => jwt(s),
+        Validator::Pypi => pypi(s),
     }
+}
+
+/// The CRC-32 (IEEE, reflected, as in zlib) of `data`. Bitwise: candidates are a few dozen
+/// bytes and only reach here after keyword, regex and entropy, so a table buys nothing.
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            let mask = (crc & 1).wrapping_neg();
+            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
+        }
+    }
+    !crc
+}
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `n` in base62 (`0-9A-Za-z`), left-padded with `0` to six characters.
+pub fn base62_6(mut n: u32) -> [u8; 6] {
+    let mut out = [b'0'; 6];
+    for slot in out.iter_mut().rev() {
+        *slot = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    out
+}
+
+/// A GitHub classic or npm token: the last 36 characters are a 30-character body and the
+/// base62 CRC32 of that body (the prefix, such as `ghp_`, is not part of the sum).
+pub fn crc32_base62(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() < 36 {
+        return false;
+    }
+    let tail = &b[b.len() - 36..];
+    if !tail.iter().all(u8::is_ascii_alphanumeric) {
+        return false;
+    }
+    base62_6(crc32(&tail[..30]))[..] == tail[30..]
+}
+
+/// An Anthropic API or admin key: prefix, 93 characters of `[A-Za-z0-9_-]`, then `AA`.
+pub fn anthropic(s: &str) -> bool {
+    let body = match s
+        .strip_prefix("sk-ant-api03-")
+        .or_else(|| s.strip_prefix("sk-ant-admin01-"))
+    {
+        Some(b) => b.as_bytes(),
+        None => return false,
+    };
+    body.len() == 95
+        && body.ends_with(b"AA")
+        && body
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+}
+
+/// Decodes unpadded (or padded) base64, standard or URL-safe alphabet; `None` on any
+/// other character or an impossible length. Bounded by `max` output bytes.
+pub fn base64_decode(s: &str, max: usize) -> Option<Vec<u8>> {
+    let s = s.trim_end_matches('=');
+    if s.len() % 4 == 1 || s.len() / 4 * 3 > max {
+        return None;
+    }
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0u32;
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// A JWT (or JWS/JWE compact form): three or more dot-separated base64url parts, the first
+/// of which decodes to a JSON object whose `alg` is a string.
+pub fn jwt(s: &str) -> bool {
+    let mut parts = s.split('.');
+    let header = match parts.next() {
+        Some(h) => h,
+        None => return false,
+    };
+    if parts.count() < 2 {
+        return false;
+    }
+    let Some(bytes) = base64_decode(header, 4096) else {
+        return false;
+    };
+    match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(map)) => map.get("alg").is_some_and(|a| a.is_string()),
+        _ => false,
+    }
+}
+
+/// A PyPI API token: `pypi-` and a base64url macaroon (version 2) whose first field is the
+/// location `pypi.org`.
+pub fn pypi(s: &str) -> bool {
+    let Some(body) = s.strip_prefix("pypi-") else {
+        return false;
+    };
+    // The location field sits in the first 12 bytes: 16 characters decode them exactly.
+    let Some(head) = body.get(..16) else {
+        return false;
+    };
+    let Some(bytes) = base64_decode(head, 12) else {
+        return false;
+    };
+    // version 2, field type 1 (location), length 8, then the location itself
+    bytes.len() == 12 && bytes[..3] == [0x02, 0x01, 0x08] && &bytes[3..11] == b"pypi.org"
 }
 
 /// US social security number structure (`AAA-GG-SSSS`): area not 000, 666 or 900-999,
@@ -234,5 +362,152 @@ mod tests {
         assert_eq!(entropy("aaaa"), 0.0);
         assert!((entropy("abcd") - 2.0).abs() < 1e-9);
         assert!(entropy("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY") > 4.0);
+    }
+
+    /// A small deterministic generator of base62 text, so tests need no keys pasted in.
+    fn base62_text(seed: u64, n: usize) -> String {
+        let mut x = seed | 1;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(BASE62[(x % 62) as usize])
+            })
+            .collect()
+    }
+
+    /// A token of `prefix` with a valid CRC32/base62 checksum.
+    fn checksummed(prefix: &str, seed: u64) -> String {
+        let body = base62_text(seed, 30);
+        let sum = base62_6(crc32(body.as_bytes()));
+        format!(
+            "{prefix}{body}{}",
+            std::str::from_utf8(&sum).expect("ascii")
+        )
+    }
+
+    #[test]
+    fn crc32_known_vectors() {
+        assert_eq!(crc32(b""), 0);
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(&base62_6(0), b"000000");
+        assert_eq!(&base62_6(61), b"00000z");
+        assert_eq!(&base62_6(u32::MAX), b"4gfFC3");
+    }
+
+    #[test]
+    fn crc32_base62_accepts_generated_and_rejects_corrupted() {
+        for (i, prefix) in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "npm_"]
+            .iter()
+            .enumerate()
+        {
+            for seed in 1..50u64 {
+                let good = checksummed(prefix, seed * 7919 + i as u64);
+                assert!(crc32_base62(&good), "{good}");
+                // Change one body character, then one checksum character: both fail.
+                for pos in [prefix.len() + 3, good.len() - 2] {
+                    let mut bad = good.clone().into_bytes();
+                    bad[pos] = if bad[pos] == b'a' { b'b' } else { b'a' };
+                    let bad = String::from_utf8(bad).expect("ascii");
+                    assert!(!crc32_base62(&bad), "{bad}");
+                }
+            }
+        }
+        assert!(!crc32_base62("ghp_short"));
+        assert!(!crc32_base62(&format!("ghp_{}", "x".repeat(36))));
+    }
+
+    #[test]
+    fn openai_marker() {
+        let key = format!(
+            "sk-proj-{}T3BlbkFJ{}",
+            base62_text(3, 20),
+            base62_text(4, 20)
+        );
+        assert!(check(Validator::Openai, &key));
+        assert!(!check(
+            Validator::Openai,
+            &key.replace("T3BlbkFJ", "T3BlbkFK")
+        ));
+    }
+
+    #[test]
+    fn anthropic_shape() {
+        let body = base62_text(9, 93);
+        let good = format!("sk-ant-api03-{body}AA");
+        assert!(anthropic(&good));
+        assert!(anthropic(&format!("sk-ant-admin01-{body}AA")));
+        assert!(!anthropic(&format!("sk-ant-api03-{body}AB")), "trailing AA");
+        assert!(!anthropic(&format!("sk-ant-api03-{body}xAA")), "length");
+        assert!(!anthropic(&format!("sk-ant-api04-{body}AA")), "version");
+        assert!(
+            !anthropic(&format!("sk-ant-api03-{}!AA", &body[1..])),
+            "charset"
+        );
+    }
+
+    fn b64url(data: &[u8]) -> String {
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in data.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+            for i in 0..=chunk.len() {
+                out.push(char::from(A[(n >> (18 - 6 * i) & 63) as usize]));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn base64_round_trip() {
+        for len in 0..40 {
+            let data: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            assert_eq!(base64_decode(&b64url(&data), 64), Some(data));
+        }
+        assert_eq!(base64_decode("a", 10), None);
+        assert_eq!(base64_decode("ab!c", 10), None);
+        assert_eq!(
+            base64_decode("aGVsbG8=", 10).as_deref(),
+            Some(&b"hello"[..])
+        );
+    }
+
+    #[test]
+    fn jwt_header_must_name_alg() {
+        let payload = b64url(br#"{"sub":"1234567890","name":"Ada"}"#);
+        let sig = base62_text(5, 43);
+        let good = format!(
+            "{}.{payload}.{sig}",
+            b64url(br#"{"alg":"HS256","typ":"JWT"}"#)
+        );
+        assert!(jwt(&good));
+        let no_alg = format!("{}.{payload}.{sig}", b64url(br#"{"typ":"JWT"}"#));
+        assert!(!jwt(&no_alg));
+        let not_json = format!("{}.{payload}.{sig}", b64url(b"{alg: HS256"));
+        assert!(!jwt(&not_json));
+        let two_parts = format!("{}.{payload}", b64url(br#"{"alg":"none"}"#));
+        assert!(!jwt(&two_parts));
+        let mut corrupted = good.clone().into_bytes();
+        corrupted[2] = b'!';
+        assert!(!jwt(&String::from_utf8(corrupted).expect("ascii")));
+    }
+
+    #[test]
+    fn pypi_macaroon_location() {
+        let mut macaroon = vec![0x02, 0x01, 0x08];
+        macaroon.extend_from_slice(b"pypi.org");
+        macaroon.extend_from_slice(&[0x02, 0x01]);
+        macaroon.extend((0..60).map(|i| (i * 53 + 7) as u8));
+        let good = format!("pypi-{}", b64url(&macaroon));
+        assert!(good.starts_with("pypi-AgEIcHlwaS5vcmc"), "{good}");
+        assert!(pypi(&good));
+        macaroon[5] = b'P';
+        assert!(!pypi(&format!("pypi-{}", b64url(&macaroon))));
+        assert!(!pypi("pypi-AgEIcHlwaS5vcm"));
+        assert!(!pypi("npm-AgEIcHlwaS5vcmcAAAA"));
     }
 }
