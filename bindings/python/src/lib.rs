@@ -771,6 +771,23 @@ impl Finding {
     }
 }
 
+/// The exact number of tokens of `text` for a tokenizer (`"o200k_base"` or `"cl100k_base"`),
+/// as tiktoken's `encode_ordinary` counts them: special tokens in the text count as ordinary
+/// text. The first call for an encoding builds its tables (about a second); the GIL is
+/// released while counting.
+#[pyfunction]
+#[pyo3(signature = (text, encoding = "o200k_base"))]
+fn count_tokens(py: Python<'_>, text: &str, encoding: &str) -> PyResult<usize> {
+    let Some(enc) = pw::tokens::Encoding::from_name(encoding) else {
+        let known: Vec<&str> = pw::tokens::Encoding::ALL.iter().map(|e| e.name()).collect();
+        return Err(PyValueError::new_err(format!(
+            "unknown encoding {encoding:?} (this build has: {})",
+            known.join(", ")
+        )));
+    };
+    Ok(py.detach(|| enc.count(text)))
+}
+
 /// The native part of the `promptwall` package.
 // Not declared free-threading ready (`gil_used = false`): the abi3 wheel cannot load on a
 // free-threaded interpreter, and no free-threaded build is tested.
@@ -779,6 +796,7 @@ fn _promptwall(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Firewall>()?;
     m.add_class::<Verdict>()?;
     m.add_class::<Finding>()?;
+    m.add_function(wrap_pyfunction!(count_tokens, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add(
         "CATEGORIES",

@@ -24,21 +24,25 @@ from promptwall._promptwall import (
     Firewall,
     Verdict,
     __version__,
+    count_tokens,
 )
 
 Action = Literal["allow", "flag", "redact", "block"]
 Category = Literal["injection", "secret", "pii", "abuse", "exfiltration", "leak"]
 Severity = Literal["low", "medium", "high", "critical"]
+Encoding = Literal["o200k_base", "cl100k_base"]
 
 __all__ = [
     "ACTIONS",
     "CATEGORIES",
     "Action",
     "Category",
+    "Encoding",
     "Finding",
     "Firewall",
     "RuleError",
     "Severity",
     "Verdict",
     "__version__",
+    "count_tokens",
 ]

@@ -17,17 +17,24 @@ ACTIONS: tuple[Action, ...]
 CATEGORIES: tuple[Category, ...]
 """The categories, in the order verdicts list them."""
 
+Encoding: TypeAlias = Literal["o200k_base", "cl100k_base"]
+
+def count_tokens(text: str, encoding: Encoding = "o200k_base") -> int:
+    """The exact token count of `text` (tiktoken's `encode_ordinary`); ValueError for an unknown encoding."""
+
 __all__ = [
     "ACTIONS",
     "CATEGORIES",
     "Action",
     "Category",
+    "Encoding",
     "Finding",
     "Firewall",
     "RuleError",
     "Severity",
     "Verdict",
     "__version__",
+    "count_tokens",
 ]
 
 class RuleError(ValueError):
