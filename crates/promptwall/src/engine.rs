@@ -62,6 +62,8 @@ pub struct Firewall {
     keyword_only: Vec<bool>,
     /// Rules on the normalised view: their keywords gate only where they start a word.
     word_start: Vec<bool>,
+    /// Whether some secret or PII rule has no regex (its keyword hits count in every view).
+    sensitive_keyword_only: bool,
     keywords: KeywordMatcher,
     /// Sets of rules gated together; see [`SharedSet`].
     groups: Vec<SharedSet>,
@@ -218,6 +220,8 @@ struct Scan<'t> {
     side: Side,
     per_rule_cap: usize,
     use_allowlist: bool,
+    /// Whether to scan the derived views (decoded runs, tag characters, de-obfuscated words).
+    derived_views: bool,
     findings: Vec<Finding>,
 }
 
@@ -331,6 +335,10 @@ impl Firewall {
             specs.push(r);
         }
         let keyword_only: Vec<bool> = rules.iter().map(|r| r.regex.is_none()).collect();
+        let sensitive_keyword_only = rules
+            .iter()
+            .zip(&keyword_only)
+            .any(|(r, &k)| k && r.category.is_sensitive());
         let word_start: Vec<bool> = rules
             .iter()
             .map(|r| r.view == ViewKind::Normalized)
@@ -385,6 +393,7 @@ impl Firewall {
         Ok(Firewall {
             specs,
             rules,
+            sensitive_keyword_only,
             keyword_only,
             word_start,
             keywords,
@@ -433,6 +442,9 @@ impl Firewall {
     /// has no cap on findings, so nothing a rule finds is left in.
     pub fn redact(&self, text: &str) -> String {
         let mut scan = self.new_scan(text, Side::Both, usize::MAX, true);
+        // Derived views run only normalised-view rules and keyword-only hits; unless a
+        // secret or PII rule is keyword-only, they cannot add anything to redact.
+        scan.derived_views = self.sensitive_keyword_only;
         self.collect(&mut scan, text);
         redact::apply(text, &scan.findings)
     }
@@ -443,6 +455,7 @@ impl Firewall {
             side,
             per_rule_cap: cap,
             use_allowlist: allow,
+            derived_views: true,
             findings: Vec::new(),
         }
     }
@@ -524,7 +537,7 @@ impl Firewall {
             Cow::Borrowed("normalized"),
             Some(scanned),
         );
-        if self.policy.max_decoded_bytes > 0 {
+        if scan.derived_views && self.policy.max_decoded_bytes > 0 {
             for d in views::derive(scanned, &norm, self.policy.max_decoded_bytes) {
                 let name = d.name.clone();
                 self.scan_view(
