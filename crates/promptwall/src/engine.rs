@@ -35,6 +35,26 @@ pub const MAX_BYTES_RULE: &str = "abuse.max-bytes";
 /// Rule id of the finding for texts over the policy's token limit (`[tokens] max_input`).
 pub const MAX_TOKENS_RULE: &str = "abuse.max-tokens";
 
+/// Rule ids of the findings about characters a reader cannot see or tell apart, built into
+/// the engine: bidi controls, invisible characters, words mixing Latin letters with
+/// look-alikes of other scripts, and letters under stacked combining marks. Each scores
+/// [`HIDDEN_SCORE`] by default, so one alone does not flag; with an injection phrase they
+/// strengthen its score. Policy can change their scores or disable them like any rule.
+pub const HIDDEN_RULES: [&str; 4] = [BIDI_RULE, INVISIBLE_RULE, MIXED_SCRIPT_RULE, ZALGO_RULE];
+/// Rule id: bidi embedding, override or isolate controls.
+pub const BIDI_RULE: &str = "injection.hidden.bidi-control";
+/// Rule id: several invisible characters (zero-width spaces, word joiners, soft hyphens).
+pub const INVISIBLE_RULE: &str = "injection.hidden.invisible";
+/// Rule id: words that mix Latin letters with look-alike letters of other scripts.
+pub const MIXED_SCRIPT_RULE: &str = "injection.hidden.mixed-script";
+/// Rule id: letters under three or more stacked combining marks.
+pub const ZALGO_RULE: &str = "injection.hidden.zalgo";
+/// The default score of each hidden-character finding.
+pub const HIDDEN_SCORE: f64 = 0.25;
+/// Fewest invisible characters (other than those emoji use) for an `injection.hidden.invisible`
+/// finding.
+const MIN_INVISIBLE: usize = 4;
+
 #[derive(Debug)]
 struct CompiledRule {
     id: Arc<str>,
@@ -281,6 +301,7 @@ impl Firewall {
             .iter()
             .map(|r| r.id.as_str())
             .chain([MAX_BYTES_RULE, MAX_TOKENS_RULE])
+            .chain(HIDDEN_RULES)
             .collect();
         if let Some(id) = policy.rules.keys().find(|id| !known.contains(id.as_str())) {
             let mut e = Error::policy(format!(
@@ -537,8 +558,16 @@ impl Firewall {
             Cow::Borrowed("normalized"),
             Some(scanned),
         );
-        if scan.derived_views && self.policy.max_decoded_bytes > 0 {
-            for d in views::derive(scanned, &norm, self.policy.max_decoded_bytes) {
+        if !scan.derived_views {
+            return;
+        }
+        let folded = crate::confusables::fold(&norm.text);
+        if scan.side != Side::Both {
+            self.hidden_findings(scan, &norm, folded.as_ref());
+        }
+        if self.policy.max_decoded_bytes > 0 {
+            let budget = self.policy.max_decoded_bytes;
+            for d in views::derive_folded(scanned, &norm, folded.as_ref(), budget) {
                 let name = d.name.clone();
                 self.scan_view(
                     scan,
@@ -548,6 +577,69 @@ impl Firewall {
                     None,
                 );
             }
+        }
+    }
+
+    /// Findings about hidden characters: what the normalised view removed (bidi controls,
+    /// invisible characters, stacked marks) and words that mix scripts.
+    fn hidden_findings(
+        &self,
+        scan: &mut Scan<'_>,
+        norm: &Normalized,
+        folded: Option<&crate::confusables::Folded>,
+    ) {
+        if !self.policy.category(Category::Injection).enabled {
+            return;
+        }
+        let h = &norm.hidden;
+        let mut found: Vec<(&'static str, (usize, usize), String)> = Vec::new();
+        if let Some(span) = h.first_bidi {
+            found.push((
+                BIDI_RULE,
+                span,
+                format!("{} bidi control characters", h.bidi),
+            ));
+        }
+        if let Some(span) = h.invisible_span.filter(|_| h.invisible >= MIN_INVISIBLE) {
+            found.push((
+                INVISIBLE_RULE,
+                span,
+                format!("{} invisible characters", h.invisible),
+            ));
+        }
+        if let Some(f) = folded {
+            let span = norm.map.span(f.first_mixed.0, f.first_mixed.1);
+            found.push((
+                MIXED_SCRIPT_RULE,
+                span,
+                format!(
+                    "{} words mix Latin letters with look-alikes of other scripts",
+                    f.mixed_words
+                ),
+            ));
+        }
+        if let Some(span) = h.zalgo_span {
+            found.push((
+                ZALGO_RULE,
+                span,
+                format!("{} letters under stacked combining marks", h.zalgo_clusters),
+            ));
+        }
+        for (id, (start, end), excerpt) in found {
+            let ov = self.policy.rules.get(id);
+            if ov.and_then(|o| o.enabled) == Some(false) {
+                continue;
+            }
+            scan.findings.push(Finding {
+                rule: Arc::from(id),
+                category: Category::Injection,
+                severity: Severity::Low,
+                score: ov.and_then(|o| o.score).unwrap_or(HIDDEN_SCORE),
+                start,
+                end,
+                view: Cow::Borrowed("normalized"),
+                excerpt,
+            });
         }
     }
 
@@ -686,6 +778,20 @@ impl Firewall {
         view: &Cow<'static, str>,
     ) {
         let (s, e) = map.span(start, end);
+        let original = scan.original;
+        debug_assert!(
+            s <= e
+                && e <= original.len()
+                && original.is_char_boundary(s)
+                && original.is_char_boundary(e),
+            "span {s}..{e} of view {view} is not on char boundaries of the original"
+        );
+        // Never split a character, whatever a view's map says.
+        let s = floor_char_boundary(original, s.min(original.len()));
+        let mut e = e.clamp(s, original.len());
+        while !original.is_char_boundary(e) {
+            e += 1;
+        }
         let excerpt = if rule.category.is_sensitive() {
             redact::mask(&text[start..end])
         } else {

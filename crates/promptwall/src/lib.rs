@@ -73,6 +73,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod charsets;
+mod confusables;
 mod engine;
 mod error;
 mod matcher;
@@ -86,7 +88,8 @@ mod verdict;
 mod views;
 
 pub use engine::{
-    estimate_tokens, ExampleFailure, Firewall, FirewallBuilder, MAX_BYTES_RULE, MAX_TOKENS_RULE,
+    estimate_tokens, ExampleFailure, Firewall, FirewallBuilder, BIDI_RULE, HIDDEN_RULES,
+    HIDDEN_SCORE, INVISIBLE_RULE, MAX_BYTES_RULE, MAX_TOKENS_RULE, MIXED_SCRIPT_RULE, ZALGO_RULE,
 };
 pub use error::{Error, ErrorKind};
 pub use policy::{AllowEntry, CategoryPolicy, Policy, RuleOverride, TokenLimit};

@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 
+use crate::confusables::Folded;
 use crate::normalize::{Normalized, OffsetMap};
 
 /// How deep decoded text is decoded again.
@@ -37,9 +38,9 @@ pub(crate) struct Derived {
 enum Origin {
     /// For each byte, the span of the original text it stands for.
     Original(Vec<(u32, u32)>),
-    /// For each byte, the byte of the main normalised view it comes from (mapped to the
+    /// For each byte, the span of the main normalised view it comes from (mapped to the
     /// original only for the few spans that findings need).
-    MainView(Vec<u32>),
+    MainView(Vec<(u32, u32)>),
 }
 
 impl Derived {
@@ -66,8 +67,8 @@ impl Derived {
                 let Some(last_index) = from.len().checked_sub(1) else {
                     return (0, 0);
                 };
-                let a = from[s.min(last_index)] as usize;
-                let b = from[e.saturating_sub(1).clamp(s.min(last_index), last_index)] as usize + 1;
+                let a = from[s.min(last_index)].0 as usize;
+                let b = from[e.saturating_sub(1).clamp(s.min(last_index), last_index)].1 as usize;
                 main.span(a, b.max(a))
             }
         }
@@ -89,7 +90,20 @@ impl Budget {
 
 /// The derived views of `original` (whose normalised view is `norm`), decoding at most
 /// `budget` bytes in all.
+#[cfg(test)]
 pub(crate) fn derive(original: &str, norm: &Normalized, budget: usize) -> Vec<Derived> {
+    let folded = crate::confusables::fold(&norm.text);
+    derive_folded(original, norm, folded.as_ref(), budget)
+}
+
+/// [`derive`], given the main view with look-alikes folded (`None` when no word mixes
+/// scripts): the `confusables` view, and leetspeak and spacing undone over it.
+pub(crate) fn derive_folded(
+    original: &str,
+    norm: &Normalized,
+    folded: Option<&Folded>,
+    budget: usize,
+) -> Vec<Derived> {
     let mut out = Vec::new();
     let mut budget = Budget(budget);
     if !original.is_ascii() {
@@ -97,7 +111,18 @@ pub(crate) fn derive(original: &str, norm: &Normalized, budget: usize) -> Vec<De
             out.push(d);
         }
     }
-    if let Some(d) = deobfuscate(norm) {
+    if let Some(f) = folded {
+        out.push(Derived::new(
+            Cow::Borrowed("confusables"),
+            f.text.clone(),
+            Origin::MainView(f.from.clone()),
+        ));
+    }
+    let deobfuscated = match folded {
+        Some(f) => deobfuscate(&f.text, Some(&f.from)),
+        None => deobfuscate(&norm.text, None),
+    };
+    if let Some(d) = deobfuscated {
         out.push(d);
     }
     decode_all(original, None, "", 1, &mut budget, &mut out);
@@ -128,9 +153,11 @@ fn tags(original: &str) -> Option<Derived> {
 
 /// Leetspeak digits and symbols inside words, and words spelled with spaced-out or
 /// punctuated letters (`i g n o r e`, `i.g.n.o.r.e`), undone over the normalised view.
-/// `None` when nothing changes (checked first, without building anything).
-fn deobfuscate(norm: &Normalized) -> Option<Derived> {
-    let src = norm.text.as_bytes();
+/// `None` when nothing changes (checked first, without building anything). `base` maps each
+/// byte of `text` to the main view when `text` is not the main view itself.
+fn deobfuscate(text: &str, base: Option<&[(u32, u32)]>) -> Option<Derived> {
+    let src = text.as_bytes();
+    let at = |j: usize| base.map_or((j as u32, j as u32 + 1), |b| b[j]);
     let (maybe_leet, maybe_spaced) = quick_obfuscation_check(src);
     if !maybe_leet && !maybe_spaced {
         return None;
@@ -146,8 +173,8 @@ fn deobfuscate(norm: &Normalized) -> Option<Derived> {
     }
     let n = src.len();
     let mut text = Vec::with_capacity(n);
-    // For each byte of the new text, the byte of the normalised view it comes from.
-    let mut from: Vec<u32> = Vec::with_capacity(n);
+    // For each byte of the new text, the span of the normalised view it comes from.
+    let mut from: Vec<(u32, u32)> = Vec::with_capacity(n);
     let mut leet = leet.into_iter().peekable();
     let mut i = 0;
     while i < n {
@@ -155,7 +182,7 @@ fn deobfuscate(norm: &Normalized) -> Option<Derived> {
             for (j, &b) in src.iter().enumerate().take(end).skip(i) {
                 if b.is_ascii_alphanumeric() {
                     text.push(unleet(b));
-                    from.push(j as u32);
+                    from.push(at(j));
                 }
             }
             while leet.next_if(|&p| p < end).is_some() {}
@@ -167,7 +194,7 @@ fn deobfuscate(norm: &Normalized) -> Option<Derived> {
         } else {
             text.push(src[i]);
         }
-        from.push(i as u32);
+        from.push(at(i));
         i += 1;
     }
     // Only ASCII bytes were changed; the rest are copied in order from valid UTF-8.
