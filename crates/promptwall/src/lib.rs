@@ -73,6 +73,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod abuse;
 mod charsets;
 mod confusables;
 mod engine;
@@ -87,6 +88,9 @@ mod validate;
 mod verdict;
 mod views;
 
+pub use abuse::{
+    ABUSE_HEURISTICS, FLOOD_RULE, MANY_SHOT_RULE, MIN_FLOOD_BYTES, MIN_TURNS, NON_LINGUISTIC_RULE,
+};
 pub use engine::{
     estimate_tokens, ExampleFailure, Firewall, FirewallBuilder, BIDI_RULE, HIDDEN_RULES,
     HIDDEN_SCORE, INVISIBLE_RULE, MAX_BYTES_RULE, MAX_TOKENS_RULE, MIXED_SCRIPT_RULE, ZALGO_RULE,
