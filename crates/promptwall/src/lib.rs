@@ -79,8 +79,10 @@ mod confusables;
 mod engine;
 mod error;
 mod matcher;
+mod metrics;
 pub mod normalize;
 mod policy;
+pub mod quota;
 mod redact;
 mod rule;
 pub mod tokens;
@@ -96,6 +98,7 @@ pub use engine::{
     HIDDEN_SCORE, INVISIBLE_RULE, MAX_BYTES_RULE, MAX_TOKENS_RULE, MIXED_SCRIPT_RULE, ZALGO_RULE,
 };
 pub use error::{Error, ErrorKind};
+pub use metrics::MetricsSnapshot;
 pub use policy::{AllowEntry, CategoryPolicy, Policy, RuleOverride, TokenLimit};
 pub use redact::mask;
 pub use rule::{Category, Disabled, Origin, Rule, RulePack, Severity, Side, Validator, ViewKind};
