@@ -27,6 +27,8 @@ use promptwall::Firewall;
   promptwall scan --json prompt.txt
   promptwall scan --jsonl prompts.jsonl > verdicts.jsonl
   promptwall scan --response --jsonl model-output.jsonl
+  promptwall scan --response --protect system-prompt.txt reply.txt
+  PROMPTWALL_CANARY_SECRET=... promptwall canary
   promptwall redact chat-log.txt > chat-log.redacted.txt
   promptwall eval labelled.jsonl --errors 10
   promptwall tokens --encoding cl100k_base prompt.txt
@@ -54,10 +56,36 @@ struct EngineArgs {
     /// Start without the built-in rule packs (use only --rules).
     #[arg(long, global = true)]
     no_default_rules: bool,
+
+    /// A file of confidential text (a system prompt) that responses must not reproduce;
+    /// repeatable. Lines holding only `---` separate several texts in one file. Responses
+    /// that repeat a stretch of one get a `leak.protected-text` finding.
+    #[arg(long, value_name = "PATH", global = true)]
+    protect: Vec<PathBuf>,
+
+    /// The shortest stretch of a protected text, in words, that counts as a leak.
+    #[arg(long, value_name = "N", global = true, default_value_t = promptwall::DEFAULT_MIN_WORDS)]
+    protect_min_words: usize,
+
+    /// The secret canary tokens are made from and recognised by (see `promptwall canary`);
+    /// also read from the PROMPTWALL_CANARY_SECRET environment variable.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        global = true,
+        env = "PROMPTWALL_CANARY_SECRET",
+        hide_env_values = true
+    )]
+    canary_secret: Option<String>,
+
+    /// A canary token to look for in responses (made by `promptwall canary` or elsewhere);
+    /// repeatable.
+    #[arg(long = "canary-token", value_name = "TOKEN", global = true)]
+    canary_tokens: Vec<String>,
 }
 
 impl EngineArgs {
-    fn build(&self, extra: &[PathBuf]) -> Result<Firewall, promptwall::Error> {
+    fn build(&self, extra: &[PathBuf]) -> Result<Firewall, CliError> {
         let mut b = Firewall::builder().default_rules(!self.no_default_rules);
         for p in self.rules.iter().chain(extra) {
             b = b.rules_path(p);
@@ -65,8 +93,41 @@ impl EngineArgs {
         if let Some(p) = &self.policy {
             b = b.policy_file(p);
         }
-        b.build()
+        for p in &self.protect {
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                CliError(format!("cannot read protected text {}: {e}", p.display()))
+            })?;
+            for part in split_protected(&text) {
+                b = b.protect(part);
+            }
+        }
+        b = b.protect_min_words(self.protect_min_words);
+        if let Some(s) = &self.canary_secret {
+            b = b.canary_secret(s);
+        }
+        for t in &self.canary_tokens {
+            b = b.canary_token(t);
+        }
+        Ok(b.build()?)
     }
+}
+
+/// The protected texts of a file: the whole file, or its parts between lines holding only
+/// `---`; blank parts are skipped.
+fn split_protected(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_end_matches(['\n', '\r']) == "---" {
+            parts.push(&text[start..offset]);
+            start = offset + line.len();
+        }
+        offset += line.len();
+    }
+    parts.push(&text[start..]);
+    parts.retain(|p| !p.trim().is_empty());
+    parts
 }
 
 #[derive(Subcommand, Debug)]
@@ -104,6 +165,43 @@ enum Command {
     /// List the rules in force, or check rule packs and run their examples.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
+
+    /// Make a canary token to put in a system prompt.
+    ///
+    /// Prints the token, then an instruction line carrying it (an HTML comment) to paste
+    /// into the system prompt. A response that repeats the token, plain, split across lines,
+    /// spaced out or encoded, gets a `leak.canary` finding from `promptwall scan --response`
+    /// run with the same --canary-secret (or PROMPTWALL_CANARY_SECRET), or with
+    /// --canary-token TOKEN.
+    Canary(CanaryArgs),
+}
+
+/// Options of `promptwall canary`.
+#[derive(Args, Debug)]
+struct CanaryArgs {
+    /// Print {"token": ..., "instruction": ...} as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn run_canary(engine: &EngineArgs, a: &CanaryArgs) -> Result<Outcome, CliError> {
+    if engine.canary_secret.is_none() {
+        let _ = writeln!(
+            io::stderr(),
+            "promptwall: note: no --canary-secret (or PROMPTWALL_CANARY_SECRET): this token \
+             will only be recognised when passed to scan with --canary-token"
+        );
+    }
+    let fw = engine.build(&[])?;
+    let c = fw.canary();
+    let mut out = io::stdout().lock();
+    if a.json {
+        let v = serde_json::json!({"token": c.token, "instruction": c.instruction});
+        writeln!(out, "{v}").map_err(write_err)?;
+    } else {
+        writeln!(out, "{}\n{}", c.token, c.instruction).map_err(write_err)?;
+    }
+    Ok(Outcome::Clean)
 }
 
 /// How a command ended: its exit status.
@@ -135,6 +233,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => eval::run(&cli.engine, a),
         Command::Rules(c) => rules_cmd::run(&cli.engine, c),
         Command::Tokens(a) => tokens_cmd::run(a),
+        Command::Canary(a) => run_canary(&cli.engine, a),
     };
     match result {
         Ok(outcome) => ExitCode::from(outcome as u8),

@@ -12,6 +12,7 @@ use crate::matcher::{compile_regex, KeywordMatcher, SharedSet};
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::normalize::Normalized;
 use crate::policy::Policy;
+use crate::protect::{Canaries, Canary, Protected, CANARY_RULE, PROTECTED_RULE};
 use crate::quota::{InMemoryQuota, QuotaDecision, QuotaLimits, QuotaStore};
 use crate::redact;
 use crate::rule::{Category, Origin, Rule, RulePack, Severity, Side, Validator, ViewKind};
@@ -98,6 +99,8 @@ pub struct Firewall {
     default_rules: bool,
     metrics: Metrics,
     quota: Option<Arc<dyn QuotaStore>>,
+    protected: Protected,
+    canaries: Canaries,
 }
 
 /// Builds a [`Firewall`] from rule packs and a policy.
@@ -109,6 +112,10 @@ pub struct FirewallBuilder {
     policy: Option<Policy>,
     policy_path: Option<PathBuf>,
     quota: Option<Arc<dyn QuotaStore>>,
+    protected: Vec<String>,
+    protect_min_words: usize,
+    canary_key: Option<[u64; 2]>,
+    canary_tokens: Vec<String>,
 }
 
 impl Default for FirewallBuilder {
@@ -120,6 +127,10 @@ impl Default for FirewallBuilder {
             policy: None,
             policy_path: None,
             quota: None,
+            protected: Vec::new(),
+            protect_min_words: crate::protect::DEFAULT_MIN_WORDS,
+            canary_key: None,
+            canary_tokens: Vec::new(),
         }
     }
 }
@@ -179,7 +190,46 @@ impl FirewallBuilder {
         }
         let mut fw = Firewall::compile(all, policy, self.default_rules)?;
         fw.quota = self.quota;
+        fw.protected = Protected::new(&self.protected, self.protect_min_words);
+        fw.canaries = Canaries::new(self.canary_key, self.canary_tokens);
         Ok(fw)
+    }
+
+    /// A confidential text (a system prompt, say) that responses must not reproduce: a
+    /// response that repeats a stretch of it of at least [`FirewallBuilder::protect_min_words`]
+    /// words, verbatim or with case, whitespace, punctuation and a few words changed, also
+    /// encoded or spaced out, gets a `leak.protected-text` finding.
+    pub fn protect(mut self, text: impl Into<String>) -> Self {
+        self.protected.push(text.into());
+        self
+    }
+
+    /// The shortest stretch of a protected text, in words, that counts as a leak (default
+    /// 8; counted as five letters or digits per word, at least 24 letters).
+    pub fn protect_min_words(mut self, words: usize) -> Self {
+        self.protect_min_words = words;
+        self
+    }
+
+    /// The secret from which [`Firewall::canary`] tokens are made and recognised. Firewalls
+    /// built with the same secret recognise each other's canaries (several replicas, or a
+    /// restart); without one, a random secret is made for this firewall only.
+    pub fn canary_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        let mut a = std::hash::DefaultHasher::new();
+        let mut b = std::hash::DefaultHasher::new();
+        std::hash::Hasher::write(&mut a, b"promptwall canary 1");
+        std::hash::Hasher::write(&mut b, b"promptwall canary 2");
+        std::hash::Hasher::write(&mut a, secret.as_ref());
+        std::hash::Hasher::write(&mut b, secret.as_ref());
+        self.canary_key = Some([std::hash::Hasher::finish(&a), std::hash::Hasher::finish(&b)]);
+        self
+    }
+
+    /// A canary token made elsewhere, to look for in responses (compared on letters and
+    /// digits only, ignoring case; at least 8 of them).
+    pub fn canary_token(mut self, token: impl Into<String>) -> Self {
+        self.canary_tokens.push(token.into());
+        self
     }
 
     /// Per-key quotas (requests and tokens per window) kept in this process's memory, checked
@@ -324,6 +374,7 @@ impl Firewall {
             .chain([MAX_BYTES_RULE, MAX_TOKENS_RULE])
             .chain(HIDDEN_RULES)
             .chain(crate::abuse::ABUSE_HEURISTICS)
+            .chain([PROTECTED_RULE, CANARY_RULE])
             .collect();
         if let Some(id) = policy.rules.keys().find(|id| !known.contains(id.as_str())) {
             let mut e = Error::policy(format!(
@@ -437,7 +488,7 @@ impl Firewall {
             .iter()
             .map(|r| Arc::clone(&r.id))
             .chain(
-                [MAX_BYTES_RULE, MAX_TOKENS_RULE]
+                [MAX_BYTES_RULE, MAX_TOKENS_RULE, PROTECTED_RULE, CANARY_RULE]
                     .into_iter()
                     .chain(HIDDEN_RULES)
                     .chain(crate::abuse::ABUSE_HEURISTICS)
@@ -447,6 +498,8 @@ impl Firewall {
         Ok(Firewall {
             metrics: Metrics::new(metric_ids),
             quota: None,
+            protected: Protected::new(&[], crate::protect::DEFAULT_MIN_WORDS),
+            canaries: Canaries::new(None, Vec::new()),
             specs,
             rules,
             sensitive_keyword_only,
@@ -495,6 +548,15 @@ impl Firewall {
         let d = self.quota.as_ref()?.check(key, requests, tokens);
         self.metrics.record_quota(d.allowed);
         Some(d)
+    }
+
+    /// A new canary token, and an instruction line carrying it to put in a system prompt.
+    /// From then on, responses holding the token (plain, split across lines, spaced out or
+    /// encoded) get a `leak.canary` finding. Tokens are keyed hashes of a random nonce: the
+    /// firewall recognises its own without keeping a list (see
+    /// [`FirewallBuilder::canary_secret`]).
+    pub fn canary(&self) -> Canary {
+        self.canaries.make()
     }
 
     /// Scans a prompt: text going to the model.
@@ -749,7 +811,7 @@ impl Firewall {
         let raw_view = raw.map(|r| (ViewKind::Raw, r, &SpanMap::Identity, Cow::Borrowed("raw")));
         let views = raw_view
             .into_iter()
-            .chain([(ViewKind::Normalized, text, map, name)]);
+            .chain([(ViewKind::Normalized, text, map, name.clone())]);
         for (view, text, map, name) in views {
             let candidates = (0..n).filter(|&i| gate[i] && self.rules[i].view == view);
             let mut rules = Vec::new();
@@ -766,6 +828,69 @@ impl Firewall {
                 rules.push(i as u32);
             }
             self.run_regexes(scan, rules.into_iter(), text, map, &name);
+        }
+        if scan.side == Side::Response {
+            self.leak_checks(scan, text, map, &name);
+        }
+    }
+
+    /// Protected texts and canaries in one view of a response.
+    #[allow(clippy::ptr_arg)]
+    fn leak_checks(
+        &self,
+        scan: &mut Scan<'_>,
+        text: &str,
+        map: &SpanMap<'_>,
+        view: &Cow<'static, str>,
+    ) {
+        let canaries = self
+            .canaries
+            .active
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if (self.protected.is_empty() && !canaries) || !self.policy.category(Category::Leak).enabled
+        {
+            return;
+        }
+        let (mut letters, mut offsets) = (Vec::new(), Vec::new());
+        crate::protect::letter_stream(text, &mut letters, &mut offsets);
+        let byte_span = |a: usize, b: usize| -> (usize, usize) {
+            let s = offsets[a] as usize;
+            let last = offsets[b - 1] as usize;
+            let e = last + text[last..].chars().next().map_or(1, char::len_utf8);
+            map.span(s, e)
+        };
+        let mut found = Vec::new();
+        for (a, b, k) in self.protected.check(text, &letters, &offsets) {
+            found.push((
+                PROTECTED_RULE,
+                0.9,
+                byte_span(a, b),
+                format!("{} letters of protected text {} reproduced", b - a, k + 1),
+            ));
+        }
+        for (a, b) in self.canaries.find(&letters) {
+            found.push((
+                CANARY_RULE,
+                0.95,
+                byte_span(a, b),
+                "a canary token".to_string(),
+            ));
+        }
+        for (id, score, (start, end), excerpt) in found {
+            let ov = self.policy.rules.get(id);
+            if ov.and_then(|o| o.enabled) == Some(false) {
+                continue;
+            }
+            scan.findings.push(Finding {
+                rule: Arc::from(id),
+                category: Category::Leak,
+                severity: Severity::High,
+                score: ov.and_then(|o| o.score).unwrap_or(score),
+                start,
+                end,
+                view: view.clone(),
+                excerpt,
+            });
         }
     }
 

@@ -82,6 +82,7 @@ mod matcher;
 mod metrics;
 pub mod normalize;
 mod policy;
+mod protect;
 pub mod quota;
 mod redact;
 mod rule;
@@ -100,6 +101,7 @@ pub use engine::{
 pub use error::{Error, ErrorKind};
 pub use metrics::MetricsSnapshot;
 pub use policy::{AllowEntry, CategoryPolicy, Policy, RuleOverride, TokenLimit};
+pub use protect::{Canary, CANARY_RULE, DEFAULT_MIN_WORDS, PROTECTED_RULE};
 pub use redact::mask;
 pub use rule::{Category, Disabled, Origin, Rule, RulePack, Severity, Side, Validator, ViewKind};
 pub use validate::{entropy, iban, luhn};
