@@ -436,7 +436,8 @@ impl Firewall {
         self.scan_side(text, Side::Response)
     }
 
-    /// `text` with every secret and personal-data span replaced by `[REDACTED:<rule-id>]`.
+    /// `text` with every secret and personal-data span replaced by the policy's
+    /// `redact_placeholder` (`[REDACTED:<rule-id>]` by default).
     ///
     /// Unlike a verdict, this scans the whole text whatever the policy's `max_bytes`, and
     /// has no cap on findings, so nothing a rule finds is left in.
@@ -446,7 +447,7 @@ impl Firewall {
         // secret or PII rule is keyword-only, they cannot add anything to redact.
         scan.derived_views = self.sensitive_keyword_only;
         self.collect(&mut scan, text);
-        redact::apply(text, &scan.findings)
+        redact::apply(text, &scan.findings, &self.policy.redact_placeholder)
     }
 
     fn new_scan<'t>(&self, original: &'t str, side: Side, cap: usize, allow: bool) -> Scan<'t> {
@@ -484,7 +485,7 @@ impl Firewall {
         }
         let counted = self.check_tokens(text, &mut scan.findings);
         self.collect(&mut scan, scanned);
-        self.verdict(text, scan.findings, counted)
+        self.verdict(text, side, scan.findings, counted)
     }
 
     /// Applies the policy's token limit to the whole text. Returns what it learnt: the exact
@@ -707,6 +708,7 @@ impl Firewall {
     fn verdict(
         &self,
         text: &str,
+        side: Side,
         mut findings: Vec<Finding>,
         counted: Option<TokenCount>,
     ) -> Verdict {
@@ -735,7 +737,7 @@ impl Firewall {
         for c in Category::ALL {
             let s = round4(1.0 - miss[c as usize]);
             *categories.get_mut(c) = s;
-            action = action.max(self.policy.category(c).action_for(s));
+            action = action.max(self.policy.category(c).action_on(side, s));
         }
         let omitted = findings.len().saturating_sub(self.policy.max_findings);
         findings.truncate(self.policy.max_findings);

@@ -90,7 +90,7 @@ pub use engine::{
 };
 pub use error::{Error, ErrorKind};
 pub use policy::{AllowEntry, CategoryPolicy, Policy, RuleOverride, TokenLimit};
-pub use redact::mask;
+pub use redact::{mask, Placeholder};
 pub use rule::{Category, Disabled, Origin, Rule, RulePack, Severity, Side, Validator, ViewKind};
 pub use validate::{entropy, iban, luhn};
 pub use verdict::{Action, CategoryScores, Finding, Verdict};
