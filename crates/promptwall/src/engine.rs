@@ -223,6 +223,8 @@ struct Scan<'t> {
     /// Whether to scan the derived views (decoded runs, tag characters, de-obfuscated words).
     derived_views: bool,
     findings: Vec<Finding>,
+    /// When kept, the rules whose regex ran (see [`Firewall::rules_evaluated`]).
+    ran: Option<Vec<u32>>,
 }
 
 /// One example that did not behave as its rule says.
@@ -442,12 +444,47 @@ impl Firewall {
     /// Unlike a verdict, this scans the whole text whatever the policy's `max_bytes`, and
     /// has no cap on findings, so nothing a rule finds is left in.
     pub fn redact(&self, text: &str) -> String {
+        let findings = self.sensitive_findings(text);
+        redact::apply(text, &findings, &self.policy.redact_placeholder)
+    }
+
+    /// Every secret and personal-data finding in the whole of `text`, in text order: what
+    /// [`redact`](Self::redact) replaces. Like it, this ignores `max_bytes` and
+    /// `max_findings` and applies the policy's allowlist; rules of both sides run.
+    pub fn sensitive_findings(&self, text: &str) -> Vec<Finding> {
         let mut scan = self.new_scan(text, Side::Both, usize::MAX, true);
         // Derived views run only normalised-view rules and keyword-only hits; unless a
         // secret or PII rule is keyword-only, they cannot add anything to redact.
         scan.derived_views = self.sensitive_keyword_only;
         self.collect(&mut scan, text);
-        redact::apply(text, &scan.findings, &self.policy.redact_placeholder)
+        let mut found: Vec<Finding> = scan
+            .findings
+            .into_iter()
+            .filter(|f| f.category.is_sensitive())
+            .collect();
+        found.sort_by(|a, b| {
+            (a.start, a.end)
+                .cmp(&(b.start, b.end))
+                .then(b.score.total_cmp(&a.score))
+                .then_with(|| a.rule.cmp(&b.rule))
+        });
+        found.dedup_by(|b, a| a.rule == b.rule && a.start == b.start && a.end == b.end);
+        found
+    }
+
+    /// The ids of the rules whose regex a prompt scan of `text` runs, once per run (a rule
+    /// can run in the raw view and again in a derived one). This is what the keyword
+    /// prefilter and the shared regex sets let through; a measuring aid, not for the hot
+    /// path (the record is kept only for this call).
+    pub fn rules_evaluated(&self, text: &str) -> Vec<&str> {
+        let mut scan = self.new_scan(text, Side::Prompt, MAX_FINDINGS_PER_RULE, true);
+        scan.ran = Some(Vec::new());
+        self.collect(&mut scan, text);
+        scan.ran
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| &*self.rules[i as usize].id)
+            .collect()
     }
 
     fn new_scan<'t>(&self, original: &'t str, side: Side, cap: usize, allow: bool) -> Scan<'t> {
@@ -458,6 +495,7 @@ impl Firewall {
             use_allowlist: allow,
             derived_views: true,
             findings: Vec::new(),
+            ran: None,
         }
     }
 
@@ -624,6 +662,9 @@ impl Firewall {
             let Some(re) = &rule.regex else { continue };
             if !rule.side.applies_to(scan.side) {
                 continue;
+            }
+            if let Some(ran) = &mut scan.ran {
+                ran.push(idx);
             }
             let mut found = 0;
             let mut consider = |start: usize, end: usize, scan: &mut Scan<'_>| {
