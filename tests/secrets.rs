@@ -132,3 +132,95 @@ fn planted_secrets_never_appear_whole_in_json_debug_or_redaction() {
     }
     assert!(checked > 200, "only {checked} secrets checked");
 }
+
+/// Rules whose regex a scan of `text` runs, each once (views counted once).
+fn evaluated<'f>(fw: &'f Firewall, text: &str) -> Vec<&'f str> {
+    let mut ids = fw.rules_evaluated(text);
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+#[test]
+fn clean_prose_runs_no_regex_and_benign_prompts_few() {
+    let fw = firewall();
+    // About 1 KB of English with the numbers ordinary prose has: a date, a time, a price,
+    // a version, a count.
+    let prompt = format!(
+        "{}\nWe meet on 12 May 2025 at 10:30 in room 4; the budget is $1,250.00 for 30 \
+         people, and the app must be on version 2.4.1 by then.",
+        promptwall_tests::clean_prose()
+    );
+    assert!((1000..1100).contains(&prompt.len()), "{}", prompt.len());
+    let ran = evaluated(&fw, &prompt);
+    eprintln!(
+        "clean 1 KB prompt ({} bytes): {} rules evaluated {ran:?}",
+        prompt.len(),
+        ran.len()
+    );
+    assert!(ran.is_empty(), "regexes ran on clean prose: {ran:?}");
+    assert!(fw.scan(&prompt).is_allowed());
+
+    let prompts = dev_benign();
+    if prompts.is_empty() {
+        return;
+    }
+    let (mut all, mut sensitive, mut none) = (0usize, 0usize, 0usize);
+    for p in &prompts {
+        let ids = evaluated(&fw, p);
+        none += usize::from(ids.is_empty());
+        all += ids.len();
+        sensitive += ids
+            .iter()
+            .filter(|id| id.starts_with("secret.") || id.starts_with("pii."))
+            .count();
+    }
+    let n = prompts.len() as f64;
+    eprintln!(
+        "benign dev prompts: {} prompts, rules evaluated per prompt: mean {:.3} (secret and \
+         PII rules {:.3}); {none} prompts ran none",
+        prompts.len(),
+        all as f64 / n,
+        sensitive as f64 / n
+    );
+    assert!(all as f64 / n < 1.5, "mean {:.3}", all as f64 / n);
+    assert!(
+        sensitive as f64 / n < 0.1,
+        "secret/PII mean {:.3}",
+        sensitive as f64 / n
+    );
+}
+
+#[test]
+fn planted_pii_is_found_and_benign_prompts_rarely_hold_any() {
+    let fw = firewall();
+    let cases = planted(&fw, Category::Pii);
+    let missed: Vec<&str> = cases
+        .iter()
+        .filter(|p| !fw.scan(&p.text).findings.iter().any(|f| *f.rule == p.rule))
+        .map(|p| p.rule.as_str())
+        .collect();
+    eprintln!(
+        "planted PII: {} of {} found",
+        cases.len() - missed.len(),
+        cases.len()
+    );
+    assert!(missed.is_empty(), "missed: {missed:?}");
+    // The development set's benign prompts hold real-looking e-mail addresses (a support
+    // address to write to, say): those are personal data. Phone numbers, IP and wallet
+    // addresses there would be false positives of the newer rules.
+    let prompts = dev_benign();
+    let pii: Vec<(String, String)> = prompts
+        .iter()
+        .flat_map(|p| fw.scan(p).findings.into_iter())
+        .filter(|f| f.category == Category::Pii)
+        .map(|f| (f.rule.to_string(), f.excerpt))
+        .collect();
+    let emails = pii.iter().filter(|(r, _)| r == "pii.email").count();
+    let other: Vec<_> = pii.iter().filter(|(r, _)| r != "pii.email").collect();
+    eprintln!(
+        "benign dev prompts: {} prompts, {emails} e-mail findings, other PII: {other:?}",
+        prompts.len()
+    );
+    assert!(other.is_empty(), "{other:?}");
+}

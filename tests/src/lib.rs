@@ -235,6 +235,12 @@ const PROSE: [&str; 2] = [
      many of them are new to the product and will read the summary on their phones.",
 ];
 
+/// About a kilobyte of ordinary English prose with no secret, no personal data and no
+/// attack: the clean prompt of the prefilter measurements.
+pub fn clean_prose() -> String {
+    format!("{}{}", PROSE[0], PROSE[1])
+}
+
 /// One rule example planted in prose.
 #[derive(Debug, Clone)]
 pub struct Planted {

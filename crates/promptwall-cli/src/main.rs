@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod eval;
+mod files;
 mod input;
 mod rules_cmd;
 mod scan;
@@ -29,6 +30,7 @@ use promptwall::Firewall;
   promptwall scan --response --jsonl model-output.jsonl
   promptwall scan --response --protect system-prompt.txt reply.txt
   PROMPTWALL_CANARY_SECRET=... promptwall canary
+  promptwall scan --files .            # secrets in a repository, path:line:column
   promptwall redact chat-log.txt > chat-log.redacted.txt
   promptwall eval labelled.jsonl --errors 10
   promptwall tokens --encoding cl100k_base prompt.txt
@@ -138,6 +140,10 @@ enum Command {
     /// of the input is a JSON object with a `text` field, and one verdict is printed per line
     /// in the same order, echoing an `id` field when the line has one; a bad line prints
     /// {"line": N, "error": "..."} and the run goes on.
+    ///
+    /// With --files, PATHs are files and folders to look through for secrets (a pre-commit
+    /// hook or CI step): each finding prints as `path:line:column: rule (severity score)
+    /// "masked excerpt"`.
     Scan(scan::ScanArgs),
 
     /// Print the text with secrets and personal data replaced by `[REDACTED:<rule-id>]`.

@@ -4,7 +4,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
 use clap::Args;
-use promptwall::{Action, Category, Verdict};
+use promptwall::{Action, Category, Side, Verdict};
 use serde::Serialize;
 
 use crate::input::{self, Line, Lines};
@@ -12,17 +12,31 @@ use crate::{write_err, CliError, EngineArgs, Outcome};
 
 #[derive(Args, Debug)]
 pub struct ScanArgs {
-    /// Files to scan, each one text; `-` (the default) reads standard input.
+    /// Files to scan, each one text; `-` (the default) reads standard input. With --files:
+    /// files and folders to look through.
     #[arg(value_name = "PATH", default_value = "-")]
     paths: Vec<PathBuf>,
 
-    /// Print each verdict as one line of JSON.
+    /// Print each verdict (with --files: each finding) as one line of JSON.
     #[arg(long)]
     json: bool,
 
     /// Read JSON Lines: one object with a `text` field per line; print one JSON verdict per line.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "files")]
     jsonl: bool,
+
+    /// Look for secrets in files, as a pre-commit hook or CI step: folders are walked
+    /// recursively (honouring .gitignore and .ignore; hidden files included, .git skipped),
+    /// binary files are skipped, and each finding is printed as `path:line:column: rule`.
+    /// A line holding `promptwall:allow`, or the line after it, reports nothing. Exits 1
+    /// when anything is reported.
+    #[arg(long)]
+    files: bool,
+
+    /// With --files: the categories to report, comma-separated (default: secret; e.g.
+    /// `secret,pii`). Only secret and pii findings are looked for in files.
+    #[arg(long, value_delimiter = ',', value_name = "CATEGORY", requires = "files", value_parser = parse_category)]
+    categories: Vec<Category>,
 
     /// Scan the texts as model output (responses) rather than prompts.
     #[arg(long)]
@@ -44,10 +58,51 @@ fn outcome_of(v: &Verdict) -> Outcome {
     }
 }
 
+fn parse_category(name: &str) -> Result<Category, String> {
+    match Category::from_name(name) {
+        Some(c) if c.is_sensitive() => Ok(c),
+        Some(c) => Err(format!(
+            "`{c}` findings are not looked for in files (secret, pii)"
+        )),
+        None => Err(format!("unknown category `{name}` (secret, pii)")),
+    }
+}
+
 pub fn run_scan(engine: &EngineArgs, args: &ScanArgs) -> Result<Outcome, CliError> {
+    if !args.files {
+        if let Some(dir) = args.paths.iter().find(|p| p.is_dir()) {
+            return Err(CliError(format!(
+                "{} is a folder: `promptwall scan --files PATH...` looks through the files under it",
+                dir.display()
+            )));
+        }
+    }
     let fw = engine.build(&[])?;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
+    if args.files {
+        if args.paths.iter().any(|p| p.as_os_str() == "-") {
+            return Err(CliError(
+                "--files needs paths: standard input is one text, scan it without --files".into(),
+            ));
+        }
+        let categories = if args.categories.is_empty() {
+            vec![Category::Secret]
+        } else {
+            args.categories.clone()
+        };
+        let scan = crate::files::FileScan {
+            fw: &fw,
+            categories: &categories,
+            side: if args.response {
+                Side::Response
+            } else {
+                Side::Prompt
+            },
+            json: args.json,
+        };
+        return scan.run(&args.paths, &mut out);
+    }
     let mut outcome = Outcome::Clean;
     let scan = |text: &str| {
         if args.response {

@@ -552,3 +552,178 @@ fn canaries_made_by_the_cli_are_found_with_the_same_secret() {
     let o = run(&["canary"], "");
     assert!(stderr(&o).contains("--canary-token"), "{}", stderr(&o));
 }
+
+/// A small repository: a config with a key, an ignored folder, a binary file, a hidden
+/// `.env`, and a test fixture whose keys are marked `promptwall:allow`.
+fn small_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("src/nested")).expect("mkdir");
+    std::fs::create_dir_all(d.join("build")).expect("mkdir");
+    write(d, ".gitignore", "build/\n*.log\n");
+    write(
+        d,
+        "src/nested/config.py",
+        "import os\n\nAWS = {'id': 'AKIAUJZDEGXDNCF32EPF'}\n",
+    );
+    write(d, "build/out.txt", "AKIAUJZDEGXDNCF32EPF\n");
+    write(d, "debug.log", "AKIAUJZDEGXDNCF32EPF\n");
+    write(d, ".env", "GITHUB=1\nKEY=AKIAUJZDEGXDNCF32EPF\n");
+    std::fs::write(d.join("blob.bin"), b"\x00\x01AKIAUJZDEGXDNCF32EPF").expect("write");
+    write(
+        d,
+        "fixture.txt",
+        "key = 'AKIAUJZDEGXDNCF32EPF'  # promptwall:allow\n\
+         # promptwall:allow: the next line is a fixture\n\
+         AKIAUJZDEGXDNCF32EPF\n\
+         mail jane.doe@mail.example.org\n",
+    );
+    dir
+}
+
+#[test]
+fn scan_files_walks_folders_and_reports_path_line_column() {
+    let repo = small_repo();
+    let root = repo.path().to_string_lossy().into_owned();
+    let o = run(&["scan", "--files", &root], "");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    let sep = std::path::MAIN_SEPARATOR;
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "{root}{sep}.env:2:5: secret.aws.access-key-id (high 0.90)"
+        )),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "{root}{sep}src{sep}nested{sep}config.py:3:15: secret.aws.access-key-id"
+        )),
+        "{out}"
+    );
+    assert!(
+        !out.contains("AKIAUJZDEGXDNCF32EPF"),
+        "excerpts are masked: {out}"
+    );
+    assert!(!out.contains("build") && !out.contains("debug.log") && !out.contains("blob"));
+    assert!(!out.contains("fixture"), "promptwall:allow silences: {out}");
+    assert!(
+        stderr(&o).contains("2 findings in 2 of 4 files scanned (1 binary"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Several paths, files among them (as pre-commit passes them), JSON, and PII on request.
+    let fixture = repo
+        .path()
+        .join("fixture.txt")
+        .to_string_lossy()
+        .into_owned();
+    let config = repo.path().join("src").to_string_lossy().into_owned();
+    let o = run(
+        &[
+            "scan",
+            "--files",
+            "--json",
+            "--categories",
+            "secret,pii",
+            &fixture,
+            &config,
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let rows: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{}", stdout(&o));
+    assert_eq!(rows[0]["path"], fixture.as_str());
+    assert_eq!(
+        (rows[0]["line"].as_u64(), rows[0]["column"].as_u64()),
+        (Some(4), Some(6))
+    );
+    assert_eq!(rows[0]["rule"], "pii.email");
+    assert_eq!(rows[1]["rule"], "secret.aws.access-key-id");
+    assert_eq!(rows[1]["line"], 3);
+
+    // Nothing to report: exit 0. A missing path: exit 2, the rest still scanned.
+    let clean = tempfile::tempdir().expect("temp dir");
+    write(
+        clean.path(),
+        "notes.md",
+        "# Notes\nNothing secret, version 1.2.3.4.\n",
+    );
+    let o = run(&["scan", "--files", &clean.path().to_string_lossy()], "");
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_eq!(stdout(&o), "");
+    let missing = clean
+        .path()
+        .join("missing.txt")
+        .to_string_lossy()
+        .into_owned();
+    let o = run(&["scan", "--files", &missing, &root], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("missing.txt"), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 2);
+}
+
+#[test]
+fn scan_without_files_keeps_reading_texts_and_explains_folders() {
+    let repo = small_repo();
+    let root = repo.path().to_string_lossy().into_owned();
+    let o = run(&["scan", &root], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("scan --files"), "{}", stderr(&o));
+    // A file without --files is one text with one verdict, as before.
+    let config = repo.path().join("src/nested/config.py");
+    let o = run(&["scan", "--json", &config.to_string_lossy()], "");
+    assert_eq!(o.status.code(), Some(1));
+    let v: Verdict = serde_json::from_str(stdout(&o).trim()).expect("verdict");
+    assert_eq!(v.findings[0].rule.as_ref(), "secret.aws.access-key-id");
+    let o = run(&["scan", "--files", "-"], "AKIAUJZDEGXDNCF32EPF");
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&["scan", "--categories", "pii"], "x");
+    assert_eq!(o.status.code(), Some(2), "--categories needs --files");
+    let o = run(&["scan", "--files", "--categories", "injection", &root], "");
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn pii_sides_and_placeholder_through_the_cli() {
+    let text = "Your SSN on file is 536-22-8726.";
+    let o = run(&["scan", "--json"], text);
+    let v: Verdict = serde_json::from_str(stdout(&o).trim()).expect("verdict");
+    assert_eq!(v.action.as_str(), "flag", "prompts: flagged, not blocked");
+    let o = run(&["scan", "--json", "--response"], text);
+    let v: Verdict = serde_json::from_str(stdout(&o).trim()).expect("verdict");
+    assert_eq!(v.action.as_str(), "redact", "responses: redacted");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let policy = write(
+        dir.path(),
+        "policy.toml",
+        "redact_placeholder = \"<{category}:{rule}>\"\n[categories.pii]\nresponse_action = \"block\"\n",
+    );
+    let o = run(&["--policy", &policy, "redact"], text);
+    assert_eq!(stdout(&o), "Your SSN on file is <pii:pii.us-ssn>.");
+    let o = run(&["--policy", &policy, "scan", "--json", "--response"], text);
+    let v: Verdict = serde_json::from_str(stdout(&o).trim()).expect("verdict");
+    assert_eq!(v.action.as_str(), "block");
+
+    let bad = write(
+        dir.path(),
+        "bad.toml",
+        "flag = 0.5\nredact_placeholder = \"[{rul}]\"\n",
+    );
+    let o = run(&["--policy", &bad, "redact"], text);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("bad.toml:2: bad `redact_placeholder`"),
+        "{err}"
+    );
+    assert!(err.contains("{rul}"), "{err}");
+}

@@ -314,6 +314,8 @@ struct Scan<'t> {
     /// Whether to scan the derived views (decoded runs, tag characters, de-obfuscated words).
     derived_views: bool,
     findings: Vec<Finding>,
+    /// When kept, the rules whose regex ran (see [`Firewall::rules_evaluated`]).
+    ran: Option<Vec<u32>>,
 }
 
 /// One example that did not behave as its rule says.
@@ -569,17 +571,53 @@ impl Firewall {
         self.scan_side(text, Side::Response)
     }
 
-    /// `text` with every secret and personal-data span replaced by `[REDACTED:<rule-id>]`.
+    /// `text` with every secret and personal-data span replaced by the policy's
+    /// `redact_placeholder` (`[REDACTED:<rule-id>]` by default).
     ///
     /// Unlike a verdict, this scans the whole text whatever the policy's `max_bytes`, and
     /// has no cap on findings, so nothing a rule finds is left in.
     pub fn redact(&self, text: &str) -> String {
+        let findings = self.sensitive_findings(text);
+        redact::apply(text, &findings, &self.policy.redact_placeholder)
+    }
+
+    /// Every secret and personal-data finding in the whole of `text`, in text order: what
+    /// [`redact`](Self::redact) replaces. Like it, this ignores `max_bytes` and
+    /// `max_findings` and applies the policy's allowlist; rules of both sides run.
+    pub fn sensitive_findings(&self, text: &str) -> Vec<Finding> {
         let mut scan = self.new_scan(text, Side::Both, usize::MAX, true);
         // Derived views run only normalised-view rules and keyword-only hits; unless a
         // secret or PII rule is keyword-only, they cannot add anything to redact.
         scan.derived_views = self.sensitive_keyword_only;
         self.collect(&mut scan, text);
-        redact::apply(text, &scan.findings)
+        let mut found: Vec<Finding> = scan
+            .findings
+            .into_iter()
+            .filter(|f| f.category.is_sensitive())
+            .collect();
+        found.sort_by(|a, b| {
+            (a.start, a.end)
+                .cmp(&(b.start, b.end))
+                .then(b.score.total_cmp(&a.score))
+                .then_with(|| a.rule.cmp(&b.rule))
+        });
+        found.dedup_by(|b, a| a.rule == b.rule && a.start == b.start && a.end == b.end);
+        found
+    }
+
+    /// The ids of the rules whose regex a prompt scan of `text` runs, once per run (a rule
+    /// can run in the raw view and again in a derived one). This is what the keyword
+    /// prefilter and the shared regex sets let through; a measuring aid, not for the hot
+    /// path (the record is kept only for this call).
+    pub fn rules_evaluated(&self, text: &str) -> Vec<&str> {
+        let mut scan = self.new_scan(text, Side::Prompt, MAX_FINDINGS_PER_RULE, true);
+        scan.ran = Some(Vec::new());
+        self.collect(&mut scan, text);
+        scan.ran
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| &*self.rules[i as usize].id)
+            .collect()
     }
 
     fn new_scan<'t>(&self, original: &'t str, side: Side, cap: usize, allow: bool) -> Scan<'t> {
@@ -590,6 +628,7 @@ impl Firewall {
             use_allowlist: allow,
             derived_views: true,
             findings: Vec::new(),
+            ran: None,
         }
     }
 
@@ -635,7 +674,7 @@ impl Firewall {
                 });
             }
         }
-        let v = self.verdict(text, scan.findings, counted);
+        let v = self.verdict(text, side, scan.findings, counted);
         self.metrics.record(side, &v);
         v
     }
@@ -911,6 +950,9 @@ impl Firewall {
             if !rule.side.applies_to(scan.side) {
                 continue;
             }
+            if let Some(ran) = &mut scan.ran {
+                ran.push(idx);
+            }
             let mut found = 0;
             let mut consider = |start: usize, end: usize, scan: &mut Scan<'_>| {
                 if self.accept(scan, rule, &text[start..end]) {
@@ -1008,6 +1050,7 @@ impl Firewall {
     fn verdict(
         &self,
         text: &str,
+        side: Side,
         mut findings: Vec<Finding>,
         counted: Option<TokenCount>,
     ) -> Verdict {
@@ -1036,7 +1079,7 @@ impl Firewall {
         for c in Category::ALL {
             let s = round4(1.0 - miss[c as usize]);
             *categories.get_mut(c) = s;
-            action = action.max(self.policy.category(c).action_for(s));
+            action = action.max(self.policy.category(c).action_on(side, s));
         }
         let omitted = findings.len().saturating_sub(self.policy.max_findings);
         findings.truncate(self.policy.max_findings);

@@ -102,7 +102,7 @@ pub use error::{Error, ErrorKind};
 pub use metrics::MetricsSnapshot;
 pub use policy::{AllowEntry, CategoryPolicy, Policy, RuleOverride, TokenLimit};
 pub use protect::{Canary, CANARY_RULE, DEFAULT_MIN_WORDS, PROTECTED_RULE};
-pub use redact::mask;
+pub use redact::{mask, Placeholder};
 pub use rule::{Category, Disabled, Origin, Rule, RulePack, Severity, Side, Validator, ViewKind};
 pub use validate::{entropy, iban, luhn};
 pub use verdict::{Action, CategoryScores, Finding, Verdict};

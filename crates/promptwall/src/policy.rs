@@ -6,6 +6,7 @@
 //! max_bytes = 1048576   # longer texts get `abuse.max-bytes`; only this many bytes are scanned
 //! max_findings = 100    # findings listed in a verdict (scores count them all)
 //! max_decoded_bytes = 65536  # decoding budget per scan (base64, hex, ...); 0: off
+//! redact_placeholder = "[REDACTED:{rule}]"  # also {category} and {severity}
 //!
 //! [tokens]
 //! encoding = "o200k_base" # or "cl100k_base": the encoding the limit counts in
@@ -16,6 +17,10 @@
 //! block = 0.95          # thresholds may differ per category
 //!
 //! [categories.pii]
+//! prompt_action = "flag"      # the default: PII in a prompt is reported, never blocked
+//! response_action = "redact"  # the default: PII in a model's answer is redacted
+//!
+//! [categories.abuse]
 //! enabled = false       # ignore a category entirely
 //!
 //! [rules."injection.persona.dan"]
@@ -35,7 +40,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::{line_of, Error};
-use crate::rule::Category;
+use crate::redact::Placeholder;
+use crate::rule::{Category, Side};
 use crate::tokens::Encoding;
 use crate::verdict::Action;
 
@@ -75,6 +81,12 @@ pub struct CategoryPolicy {
     pub block: f64,
     /// What reaching `flag` (but not `block`) means: flag, redact or block.
     pub action: Action,
+    /// On prompts, when set: the one action the category takes from `flag` on, whatever
+    /// `block` says (`Allow`: findings are reported but never change the action).
+    pub prompt_action: Option<Action>,
+    /// On responses, when set: the one action the category takes from `flag` on, whatever
+    /// `block` says.
+    pub response_action: Option<Action>,
 }
 
 impl Default for CategoryPolicy {
@@ -84,12 +96,14 @@ impl Default for CategoryPolicy {
             flag: DEFAULT_FLAG,
             block: DEFAULT_BLOCK,
             action: Action::Flag,
+            prompt_action: None,
+            response_action: None,
         }
     }
 }
 
 impl CategoryPolicy {
-    /// The action for a category score.
+    /// The action for a category score, ignoring the per-side actions.
     pub fn action_for(&self, score: f64) -> Action {
         if !self.enabled {
             Action::Allow
@@ -99,6 +113,21 @@ impl CategoryPolicy {
             self.action
         } else {
             Action::Allow
+        }
+    }
+
+    /// The action for a category score on one side: the side's own action from `flag` on
+    /// when the policy sets one, else [`action_for`](Self::action_for).
+    pub fn action_on(&self, side: Side, score: f64) -> Action {
+        let fixed = match side {
+            Side::Prompt => self.prompt_action,
+            Side::Response => self.response_action,
+            Side::Both => None,
+        };
+        match fixed {
+            Some(a) if self.enabled && score >= self.flag => a,
+            Some(_) => Action::Allow,
+            None => self.action_for(score),
         }
     }
 }
@@ -153,20 +182,30 @@ pub struct Policy {
     pub rules: HashMap<String, RuleOverride>,
     /// Allowlist entries.
     pub allow: Vec<AllowEntry>,
+    /// What redaction writes in place of a secret or personal data (`redact_placeholder`).
+    pub redact_placeholder: Placeholder,
     /// The TOML it was parsed from, if any (kept so an engine can be rebuilt elsewhere).
     pub text: Option<String>,
 }
 
 impl Default for Policy {
     fn default() -> Self {
+        let mut categories: [CategoryPolicy; 6] =
+            std::array::from_fn(|_| CategoryPolicy::default());
+        // Users ask about their own data: personal data in a prompt is reported, not stopped.
+        // A model's answer goes to logs and screens: personal data in it is redacted.
+        let pii = &mut categories[Category::Pii as usize];
+        pii.prompt_action = Some(Action::Flag);
+        pii.response_action = Some(Action::Redact);
         Policy {
-            categories: std::array::from_fn(|_| CategoryPolicy::default()),
+            categories,
             max_bytes: Some(DEFAULT_MAX_BYTES),
             max_input_tokens: None,
             max_findings: DEFAULT_MAX_FINDINGS,
             max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
             rules: HashMap::new(),
             allow: Vec::new(),
+            redact_placeholder: Placeholder::default(),
             text: None,
         }
     }
@@ -180,6 +219,7 @@ struct RawPolicy {
     max_bytes: Option<i64>,
     max_findings: Option<i64>,
     max_decoded_bytes: Option<i64>,
+    redact_placeholder: Option<toml::Spanned<String>>,
     tokens: Option<toml::Spanned<RawTokens>>,
     #[serde(default)]
     categories: HashMap<String, toml::Spanned<RawCategory>>,
@@ -203,6 +243,8 @@ struct RawCategory {
     flag: Option<f64>,
     block: Option<f64>,
     action: Option<Action>,
+    prompt_action: Option<Action>,
+    response_action: Option<Action>,
 }
 
 #[derive(Deserialize)]
@@ -286,6 +328,11 @@ impl Policy {
             }
             p.max_decoded_bytes = m as usize;
         }
+        if let Some(spanned) = raw.redact_placeholder {
+            let line = line_of(text, spanned.span().start);
+            p.redact_placeholder = Placeholder::parse(spanned.get_ref())
+                .map_err(|m| at(line, format!("bad `redact_placeholder`: {m}")))?;
+        }
         if let Some(spanned) = raw.tokens {
             let line = line_of(text, spanned.span().start);
             let t = spanned.into_inner();
@@ -342,6 +389,15 @@ impl Policy {
                     ));
                 }
                 c.action = a;
+                // An explicit `action` is meant for both sides, unless a side says otherwise.
+                c.prompt_action = None;
+                c.response_action = None;
+            }
+            if rc.prompt_action.is_some() {
+                c.prompt_action = rc.prompt_action;
+            }
+            if rc.response_action.is_some() {
+                c.response_action = rc.response_action;
             }
             if c.flag > c.block {
                 return Err(at(
@@ -470,6 +526,80 @@ regex = '^test'
         assert!(p.allowed("a.b", "key EXAMPLE key"));
         assert!(!p.allowed("c.d", "key EXAMPLE key"));
         assert!(p.allowed("c.d", "testing"));
+    }
+
+    #[test]
+    fn pii_is_flagged_on_prompts_and_redacted_in_responses_by_default() {
+        let p = Policy::default();
+        let pii = p.category(Category::Pii);
+        assert_eq!(pii.action_on(Side::Prompt, 0.4), Action::Allow);
+        assert_eq!(pii.action_on(Side::Prompt, 0.6), Action::Flag);
+        assert_eq!(
+            pii.action_on(Side::Prompt, 0.99),
+            Action::Flag,
+            "never blocks"
+        );
+        assert_eq!(pii.action_on(Side::Response, 0.6), Action::Redact);
+        assert_eq!(pii.action_on(Side::Response, 0.99), Action::Redact);
+        assert_eq!(pii.action_on(Side::Response, 0.4), Action::Allow);
+        let secret = p.category(Category::Secret);
+        assert_eq!(secret.action_on(Side::Response, 0.9), Action::Block);
+        assert_eq!(secret.action_on(Side::Prompt, 0.6), Action::Flag);
+    }
+
+    #[test]
+    fn side_actions_are_configurable() {
+        let p = Policy::from_toml(
+            "[categories.pii]\nprompt_action = \"allow\"\nresponse_action = \"block\"\n\
+             [categories.secret]\nresponse_action = \"redact\"\n",
+            "p.toml",
+        )
+        .expect("parses");
+        let pii = p.category(Category::Pii);
+        assert_eq!(pii.action_on(Side::Prompt, 0.99), Action::Allow);
+        assert_eq!(pii.action_on(Side::Response, 0.6), Action::Block);
+        let secret = p.category(Category::Secret);
+        assert_eq!(secret.action_on(Side::Response, 0.95), Action::Redact);
+        assert_eq!(secret.action_on(Side::Prompt, 0.95), Action::Block);
+        // An explicit `action` applies to both sides and replaces the built-in side defaults.
+        let p = Policy::from_toml("[categories.pii]\naction = \"block\"\n", "p").expect("ok");
+        let pii = p.category(Category::Pii);
+        assert_eq!(pii.action_on(Side::Prompt, 0.6), Action::Block);
+        assert_eq!(pii.action_on(Side::Response, 0.6), Action::Block);
+        // Other keys leave them alone.
+        let p = Policy::from_toml("[categories.pii]\nflag = 0.7\n", "p").expect("ok");
+        let pii = p.category(Category::Pii);
+        assert_eq!(pii.action_on(Side::Prompt, 0.6), Action::Allow);
+        assert_eq!(pii.action_on(Side::Response, 0.75), Action::Redact);
+        let e = Policy::from_toml("\n[categories.pii]\nresponse_action = \"hide\"\n", "p")
+            .expect_err("bad");
+        assert_eq!(e.line(), Some(3));
+    }
+
+    #[test]
+    fn redact_placeholder_is_checked_on_load() {
+        let p = Policy::from_toml("redact_placeholder = \"[{category}:{rule}]\"\n", "p.toml")
+            .expect("parses");
+        assert_eq!(p.redact_placeholder.as_str(), "[{category}:{rule}]");
+        assert_eq!(
+            Policy::default().redact_placeholder.as_str(),
+            "[REDACTED:{rule}]"
+        );
+        for (bad, says) in [
+            ("[{rul}]", "unknown field `{rul}`"),
+            ("[{rule]", "unclosed `{`"),
+            ("[rule}]", "`}`"),
+        ] {
+            let text = format!("flag = 0.5\nredact_placeholder = \"{bad}\"\n");
+            let e = Policy::from_toml(&text, "p.toml").expect_err(bad);
+            assert_eq!(e.line(), Some(2), "{e}");
+            assert!(
+                e.to_string()
+                    .starts_with("p.toml:2: bad `redact_placeholder`"),
+                "{e}"
+            );
+            assert!(e.message().contains(says), "{e}");
+        }
     }
 
     #[test]

@@ -176,6 +176,23 @@ pub enum Validator {
     Jwt,
     /// PyPI tokens: a macaroon whose location field decodes to `pypi.org`.
     Pypi,
+    /// Phone numbers: 7 to 15 digits (8 to 15 after a `+`) among ` .-()/`, not one digit
+    /// repeated.
+    Phone,
+    /// A dotted-quad IPv4 address in public unicast space.
+    Ipv4Public,
+    /// A dotted-quad IPv4 address in private (RFC 1918), shared (CGNAT) or link-local space.
+    Ipv4Private,
+    /// A global unicast IPv6 address, outside the documentation range.
+    Ipv6,
+    /// Bitcoin P2PKH/P2SH addresses: Base58Check (double SHA-256) with version 0 or 5.
+    Base58check,
+    /// Bitcoin segwit addresses: bech32 (version 0) or bech32m (later versions) checksums.
+    Bech32,
+    /// Ethereum addresses: in mixed case, the EIP-55 (Keccak-256) checksum.
+    Eip55,
+    /// Azure identifiable keys: length, padding and the service signature at its fixed place.
+    AzureIdentifiable,
 }
 
 impl Validator {
@@ -190,6 +207,14 @@ impl Validator {
             Validator::Anthropic => "anthropic",
             Validator::Jwt => "jwt",
             Validator::Pypi => "pypi",
+            Validator::Phone => "phone",
+            Validator::Ipv4Public => "ipv4-public",
+            Validator::Ipv4Private => "ipv4-private",
+            Validator::Ipv6 => "ipv6",
+            Validator::Base58check => "base58check",
+            Validator::Bech32 => "bech32",
+            Validator::Eip55 => "eip55",
+            Validator::AzureIdentifiable => "azure-identifiable",
         }
     }
 }

@@ -13,6 +13,14 @@ pub fn check(v: Validator, s: &str) -> bool {
         Validator::Anthropic => anthropic(s),
         Validator::Jwt => jwt(s),
         Validator::Pypi => pypi(s),
+        Validator::Phone => phone(s),
+        Validator::Ipv4Public => ipv4_class(s) == Some(Ipv4Class::Public),
+        Validator::Ipv4Private => ipv4_class(s) == Some(Ipv4Class::Private),
+        Validator::Ipv6 => ipv6_global(s),
+        Validator::Base58check => base58check_address(s),
+        Validator::Bech32 => bech32_address(s),
+        Validator::Eip55 => eip55(s),
+        Validator::AzureIdentifiable => azure_identifiable(s),
     }
 }
 
@@ -266,6 +274,436 @@ fn iban_length(country: &[u8]) -> Option<usize> {
         .map(|(_, l)| *l)
 }
 
+/// A phone number: 7 to 15 digits (E.164 allows at most 15) among the separators ` .-()/`,
+/// a `+` only in front, and not one digit repeated (`000 0000 000` is filler, not a number).
+pub fn phone(s: &str) -> bool {
+    let s = s.trim();
+    let body = s.strip_prefix('+').unwrap_or(s);
+    let mut digits = 0usize;
+    let mut first = None;
+    let mut same = true;
+    for b in body.bytes() {
+        match b {
+            b'0'..=b'9' => {
+                digits += 1;
+                match first {
+                    None => first = Some(b),
+                    Some(f) => same &= f == b,
+                }
+            }
+            b' ' | b'.' | b'-' | b'(' | b')' | b'/' => {}
+            _ => return false,
+        }
+    }
+    let min = if s.starts_with('+') { 8 } else { 7 };
+    (min..=15).contains(&digits) && !same && !date_shaped(s)
+}
+
+/// Whether `s` is three runs of digits, split by one same `.`, `/` or `-`, in a date's shape:
+/// `dd.mm.yyyy`, `yyyy-mm-dd`, `mm/dd/yy`.
+fn date_shaped(s: &str) -> bool {
+    let Some(sep) = s.bytes().find(|b| matches!(b, b'.' | b'/' | b'-')) else {
+        return false;
+    };
+    let parts: Vec<&str> = s.split(char::from(sep)).collect();
+    if parts.len() != 3 || !parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())) {
+        return false;
+    }
+    let len: Vec<usize> = parts.iter().map(|p| p.len()).collect();
+    let short = |n: usize| (1..=2).contains(&n);
+    (short(len[0]) && short(len[1]) && matches!(len[2], 2 | 4))
+        || (len[0] == 4 && short(len[1]) && short(len[2]))
+}
+
+/// What an IPv4 address is, for the PII rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ipv4Class {
+    /// A public unicast address: can point at a person's home or device.
+    Public,
+    /// A private, shared (CGNAT) or link-local address: says little about a person.
+    Private,
+    /// Loopback, unspecified, broadcast, multicast, reserved or documentation (TEST-NET):
+    /// never reported.
+    Other,
+}
+
+/// The class of a dotted-quad IPv4 address (four decimal octets 0-255, no leading zeros),
+/// or `None` when `s` is not one.
+pub fn ipv4_class(s: &str) -> Option<Ipv4Class> {
+    let mut o = [0u8; 4];
+    let mut parts = s.split('.');
+    for slot in &mut o {
+        let p = parts.next()?;
+        if p.is_empty() || p.len() > 3 || (p.len() > 1 && p.starts_with('0')) {
+            return None;
+        }
+        *slot = p.parse().ok()?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(match o {
+        [10, ..] | [172, 16..=31, ..] | [192, 168, ..] | [169, 254, ..] | [100, 64..=127, ..] => {
+            Ipv4Class::Private
+        }
+        [0 | 127 | 224..=255, ..]
+        | [192, 0, 2, _]
+        | [198, 51, 100, _]
+        | [203, 0, 113, _]
+        | [198, 18..=19, ..] => Ipv4Class::Other,
+        _ => Ipv4Class::Public,
+    })
+}
+
+/// A global unicast IPv6 address (`2000::/3`) outside the documentation range `2001:db8::/32`,
+/// written with at least one digit; `std`'s parser decides the syntax.
+pub fn ipv6_global(s: &str) -> bool {
+    let Ok(addr) = s.parse::<std::net::Ipv6Addr>() else {
+        return false;
+    };
+    let seg = addr.segments();
+    s.bytes().any(|b| b.is_ascii_digit())
+        && seg[0] & 0xe000 == 0x2000
+        && !(seg[0] == 0x2001 && seg[1] == 0x0db8)
+}
+
+/// SHA-256 of `data` (FIPS 180-4), for Base58Check; addresses are short, so one plain loop.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    const K: [u32; 64] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+        0xc67178f2,
+    ];
+    let mut h: [u32; 8] = [
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
+        0x5be0cd19,
+    ];
+    let mut msg = data.to_vec();
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&((data.len() as u64) * 8).to_be_bytes());
+    for block in msg.chunks_exact(64) {
+        let mut w = [0u32; 64];
+        for (i, word) in block.chunks_exact(4).enumerate() {
+            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+        }
+        for i in 16..64 {
+            let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
+            let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
+            w[i] = w[i - 16]
+                .wrapping_add(s0)
+                .wrapping_add(w[i - 7])
+                .wrapping_add(s1);
+        }
+        let mut v = h;
+        for i in 0..64 {
+            let s1 = v[4].rotate_right(6) ^ v[4].rotate_right(11) ^ v[4].rotate_right(25);
+            let ch = (v[4] & v[5]) ^ (!v[4] & v[6]);
+            let t1 = v[7]
+                .wrapping_add(s1)
+                .wrapping_add(ch)
+                .wrapping_add(K[i])
+                .wrapping_add(w[i]);
+            let s0 = v[0].rotate_right(2) ^ v[0].rotate_right(13) ^ v[0].rotate_right(22);
+            let maj = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
+            let t2 = s0.wrapping_add(maj);
+            v = [
+                t1.wrapping_add(t2),
+                v[0],
+                v[1],
+                v[2],
+                v[3].wrapping_add(t1),
+                v[4],
+                v[5],
+                v[6],
+            ];
+        }
+        for (hi, vi) in h.iter_mut().zip(v) {
+            *hi = hi.wrapping_add(vi);
+        }
+    }
+    let mut out = [0u8; 32];
+    for (chunk, word) in out.chunks_exact_mut(4).zip(h) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    out
+}
+
+const BASE58: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+/// Decodes Base58 (Bitcoin alphabet); `None` on another character or more than `max` bytes.
+pub fn base58_decode(s: &str, max: usize) -> Option<Vec<u8>> {
+    let mut out: Vec<u8> = Vec::with_capacity(max);
+    for c in s.bytes() {
+        let mut carry = BASE58.iter().position(|&a| a == c)? as u32;
+        for b in out.iter_mut().rev() {
+            carry += u32::from(*b) * 58;
+            *b = carry as u8;
+            carry >>= 8;
+        }
+        while carry > 0 {
+            out.insert(0, carry as u8);
+            carry >>= 8;
+        }
+        if out.len() > max {
+            return None;
+        }
+    }
+    let zeros = s.bytes().take_while(|&c| c == b'1').count();
+    let mut full = vec![0u8; zeros];
+    full.extend(out.into_iter().skip_while(|&b| b == 0));
+    (full.len() <= max).then_some(full)
+}
+
+/// A Bitcoin P2PKH (`1...`, version 0) or P2SH (`3...`, version 5) address: 25 bytes in
+/// Base58 whose last four are the first four of the double SHA-256 of the rest.
+pub fn base58check_address(s: &str) -> bool {
+    let Some(raw) = base58_decode(s, 25) else {
+        return false;
+    };
+    if raw.len() != 25 || !matches!(raw[0], 0x00 | 0x05) {
+        return false;
+    }
+    sha256(&sha256(&raw[..21]))[..4] == raw[21..]
+}
+
+/// The bech32 checksum's polynomial remainder (BIP 173).
+fn bech32_polymod(values: impl Iterator<Item = u8>) -> u32 {
+    const GEN: [u32; 5] = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
+    let mut chk = 1u32;
+    for v in values {
+        let top = chk >> 25;
+        chk = ((chk & 0x01ff_ffff) << 5) ^ u32::from(v);
+        for (i, g) in GEN.iter().enumerate() {
+            if (top >> i) & 1 == 1 {
+                chk ^= g;
+            }
+        }
+    }
+    chk
+}
+
+/// The bech32 data alphabet.
+const BECH32: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+
+/// The checksum constant of bech32 (BIP 173, witness version 0) and bech32m (BIP 350, later
+/// versions).
+const BECH32_CONST: u32 = 1;
+const BECH32M_CONST: u32 = 0x2bc8_30a3;
+
+/// A Bitcoin segwit address (`bc1...`): one case throughout, a valid bech32 (version 0) or
+/// bech32m (versions 1-16) checksum, and a witness program of a valid length.
+pub fn bech32_address(s: &str) -> bool {
+    if s.len() < 14 || s.len() > 90 {
+        return false;
+    }
+    let lower = s.to_ascii_lowercase();
+    if lower != s && s.to_ascii_uppercase() != s {
+        return false;
+    }
+    let Some(data) = lower.strip_prefix("bc1") else {
+        return false;
+    };
+    let Some(values) = data
+        .bytes()
+        .map(|c| BECH32.iter().position(|&a| a == c).map(|v| v as u8))
+        .collect::<Option<Vec<u8>>>()
+    else {
+        return false;
+    };
+    if values.len() < 7 {
+        return false;
+    }
+    let hrp = b"bc";
+    let expanded = hrp
+        .iter()
+        .map(|c| c >> 5)
+        .chain([0])
+        .chain(hrp.iter().map(|c| c & 31))
+        .chain(values.iter().copied());
+    let version = values[0];
+    let want = if version == 0 {
+        BECH32_CONST
+    } else {
+        BECH32M_CONST
+    };
+    if version > 16 || bech32_polymod(expanded) != want {
+        return false;
+    }
+    // The program: 5-bit groups regrouped into bytes, leftover bits zero and fewer than 5.
+    let groups = &values[1..values.len() - 6];
+    let bits = groups.len() * 5;
+    let len = bits / 8;
+    if bits % 8 >= 5
+        || groups
+            .last()
+            .is_some_and(|&g| g & ((1 << (bits % 8)) - 1) != 0)
+    {
+        return false;
+    }
+    (2..=40).contains(&len) && (version != 0 || len == 20 || len == 32)
+}
+
+/// Keccak-256 as Ethereum uses it (the original padding, not SHA-3's).
+pub fn keccak256(data: &[u8]) -> [u8; 32] {
+    const RATE: usize = 136;
+    let mut state = [0u64; 25];
+    let mut padded = data.to_vec();
+    padded.push(0x01);
+    while padded.len() % RATE != 0 {
+        padded.push(0);
+    }
+    let last = padded.len() - 1;
+    padded[last] |= 0x80;
+    for block in padded.chunks_exact(RATE) {
+        for (lane, bytes) in state.iter_mut().zip(block.chunks_exact(8)) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(bytes);
+            *lane ^= u64::from_le_bytes(b);
+        }
+        keccak_f(&mut state);
+    }
+    let mut out = [0u8; 32];
+    for (chunk, lane) in out.chunks_exact_mut(8).zip(state) {
+        chunk.copy_from_slice(&lane.to_le_bytes());
+    }
+    out
+}
+
+fn keccak_f(a: &mut [u64; 25]) {
+    const RC: [u64; 24] = [
+        0x0000000000000001,
+        0x0000000000008082,
+        0x800000000000808a,
+        0x8000000080008000,
+        0x000000000000808b,
+        0x0000000080000001,
+        0x8000000080008081,
+        0x8000000000008009,
+        0x000000000000008a,
+        0x0000000000000088,
+        0x0000000080008009,
+        0x000000008000000a,
+        0x000000008000808b,
+        0x800000000000008b,
+        0x8000000000008089,
+        0x8000000000008003,
+        0x8000000000008002,
+        0x8000000000000080,
+        0x000000000000800a,
+        0x800000008000000a,
+        0x8000000080008081,
+        0x8000000000008080,
+        0x0000000080000001,
+        0x8000000080008008,
+    ];
+    const ROT: [u32; 24] = [
+        1, 3, 6, 10, 15, 21, 28, 36, 45, 55, 2, 14, 27, 41, 56, 8, 25, 43, 62, 18, 39, 61, 20, 44,
+    ];
+    const PI: [usize; 24] = [
+        10, 7, 11, 17, 18, 3, 5, 16, 8, 21, 24, 4, 15, 23, 19, 13, 12, 2, 20, 14, 22, 9, 6, 1,
+    ];
+    for rc in RC {
+        let mut c = [0u64; 5];
+        for (x, cx) in c.iter_mut().enumerate() {
+            *cx = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20];
+        }
+        for x in 0..5 {
+            let d = c[(x + 4) % 5] ^ c[(x + 1) % 5].rotate_left(1);
+            for y in 0..5 {
+                a[5 * y + x] ^= d;
+            }
+        }
+        let mut t = a[1];
+        for (&j, &r) in PI.iter().zip(&ROT) {
+            let next = a[j];
+            a[j] = t.rotate_left(r);
+            t = next;
+        }
+        for y in 0..5 {
+            let row = [
+                a[5 * y],
+                a[5 * y + 1],
+                a[5 * y + 2],
+                a[5 * y + 3],
+                a[5 * y + 4],
+            ];
+            for x in 0..5 {
+                a[5 * y + x] = row[x] ^ (!row[(x + 1) % 5] & row[(x + 2) % 5]);
+            }
+        }
+        a[0] ^= rc;
+    }
+}
+
+/// An Ethereum address, `0x` and 40 hex digits. One case throughout carries no checksum and
+/// passes; mixed case must be the EIP-55 checksum: a letter is upper case exactly when the
+/// matching nibble of the Keccak-256 of the lowercase address is 8 or more.
+pub fn eip55(s: &str) -> bool {
+    let Some(hex) = s.strip_prefix("0x") else {
+        return false;
+    };
+    if hex.len() != 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return false;
+    }
+    let has_lower = hex.bytes().any(|b| b.is_ascii_lowercase());
+    let has_upper = hex.bytes().any(|b| b.is_ascii_uppercase());
+    if !(has_lower && has_upper) {
+        return true;
+    }
+    hex == eip55_checksummed(hex)
+}
+
+/// The EIP-55 spelling of 40 hex digits (no `0x`).
+pub fn eip55_checksummed(hex: &str) -> String {
+    let lower = hex.to_ascii_lowercase();
+    let hash = keccak256(lower.as_bytes());
+    lower
+        .bytes()
+        .enumerate()
+        .map(|(i, c)| {
+            let nibble = if i % 2 == 0 {
+                hash[i / 2] >> 4
+            } else {
+                hash[i / 2] & 0xf
+            };
+            char::from(if nibble >= 8 {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            })
+        })
+        .collect()
+}
+
+/// The service signatures of Azure identifiable keys.
+pub const AZURE_SIGNATURES: [&str; 8] = [
+    "+ASt", "AzFu", "APIM", "+ASb", "+AEh", "+ACR", "AzSe", "AzCa",
+];
+
+/// An Azure identifiable key: 44, 56 or 88 characters of padded base64 whose four-character
+/// service signature sits at its fixed place, ten characters before the padding (six
+/// checksum characters follow it). The Marvin32 checksum itself is not checked.
+pub fn azure_identifiable(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    let pad = s.len() - body.len();
+    let shape = matches!((s.len(), pad), (44, 1) | (56, 2) | (88, 2));
+    shape
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        && AZURE_SIGNATURES.contains(&&body[body.len() - 10..body.len() - 6])
+}
+
 /// Shannon entropy of `s` in bits per character (over bytes; secrets are ASCII).
 pub fn entropy(s: &str) -> f64 {
     if s.is_empty() {
@@ -509,5 +947,272 @@ mod tests {
         assert!(!pypi(&format!("pypi-{}", b64url(&macaroon))));
         assert!(!pypi("pypi-AgEIcHlwaS5vcm"));
         assert!(!pypi("npm-AgEIcHlwaS5vcmcAAAA"));
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// `n` pseudo-random bytes from `seed`, so tests need no addresses pasted in.
+    fn bytes(seed: u64, n: usize) -> Vec<u8> {
+        base62_text(seed, n)
+            .bytes()
+            .map(|b| b.wrapping_mul(151))
+            .collect()
+    }
+
+    #[test]
+    fn hash_known_vectors() {
+        assert_eq!(
+            hex(&sha256(b"")),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            hex(&sha256(b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let long = [b'a'; 200];
+        assert_eq!(
+            hex(&sha256(&long[..56])),
+            "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a"
+        );
+        assert_eq!(
+            hex(&keccak256(b"")),
+            "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+        );
+        assert_eq!(
+            hex(&keccak256(b"abc")),
+            "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45"
+        );
+    }
+
+    fn base58_encode(data: &[u8]) -> String {
+        let mut digits: Vec<u8> = Vec::new();
+        for &b in data {
+            let mut carry = u32::from(b);
+            for d in digits.iter_mut() {
+                carry += u32::from(*d) << 8;
+                *d = (carry % 58) as u8;
+                carry /= 58;
+            }
+            while carry > 0 {
+                digits.push((carry % 58) as u8);
+                carry /= 58;
+            }
+        }
+        let zeros = data.iter().take_while(|&&b| b == 0).count();
+        std::iter::repeat_n('1', zeros)
+            .chain(digits.iter().rev().map(|&d| char::from(BASE58[d as usize])))
+            .collect()
+    }
+
+    /// A Base58Check address of `version` over a generated 20-byte hash.
+    fn legacy_address(version: u8, seed: u64) -> String {
+        let mut raw = vec![version];
+        raw.extend(bytes(seed, 20));
+        let sum = sha256(&sha256(&raw));
+        raw.extend_from_slice(&sum[..4]);
+        base58_encode(&raw)
+    }
+
+    #[test]
+    fn base58check_accepts_generated_and_rejects_corrupted() {
+        assert_eq!(base58_decode("", 25), Some(vec![]));
+        assert_eq!(base58_decode("0OIl", 25), None, "not in the alphabet");
+        for seed in 1..40u64 {
+            for (version, lead) in [(0u8, '1'), (5, '3')] {
+                let good = legacy_address(version, seed);
+                assert!(good.starts_with(lead), "{good}");
+                assert!(base58check_address(&good), "{good}");
+                let mut bad = good.clone().into_bytes();
+                let i = bad.len() - 5;
+                bad[i] = if bad[i] == b'a' { b'b' } else { b'a' };
+                assert!(!base58check_address(
+                    &String::from_utf8(bad).expect("ascii")
+                ));
+            }
+            assert!(!base58check_address(&legacy_address(0x6f, seed)), "testnet");
+        }
+    }
+
+    /// A bech32/bech32m segwit address for `version` and `program`.
+    fn segwit_address(version: u8, program: &[u8]) -> String {
+        let mut values = vec![version];
+        let (mut acc, mut bits) = (0u32, 0u32);
+        for &b in program {
+            acc = (acc << 8) | u32::from(b);
+            bits += 8;
+            while bits >= 5 {
+                bits -= 5;
+                values.push(((acc >> bits) & 31) as u8);
+            }
+        }
+        if bits > 0 {
+            values.push(((acc << (5 - bits)) & 31) as u8);
+        }
+        let c = if version == 0 {
+            BECH32_CONST
+        } else {
+            BECH32M_CONST
+        };
+        let expanded: Vec<u8> = [3u8, 3, 0, 2, 3]
+            .into_iter()
+            .chain(values.iter().copied())
+            .chain([0; 6])
+            .collect();
+        let pm = bech32_polymod(expanded.into_iter()) ^ c;
+        values.extend((0..6).map(|i| ((pm >> (5 * (5 - i))) & 31) as u8));
+        let data: String = values
+            .iter()
+            .map(|&v| char::from(BECH32[v as usize]))
+            .collect();
+        format!("bc1{data}")
+    }
+
+    #[test]
+    fn bech32_accepts_generated_and_rejects_corrupted() {
+        for seed in 1..30u64 {
+            for (version, len) in [(0u8, 20), (0, 32), (1, 32)] {
+                let good = segwit_address(version, &bytes(seed, len));
+                assert!(bech32_address(&good), "{good}");
+                assert!(bech32_address(&good.to_ascii_uppercase()));
+                let mut bad = good.clone().into_bytes();
+                let i = good.len() - 9;
+                bad[i] = if bad[i] == b'q' { b'p' } else { b'q' };
+                assert!(!bech32_address(&String::from_utf8(bad).expect("ascii")));
+                let mut mixed = good.clone().into_bytes();
+                mixed[5] = mixed[5].to_ascii_uppercase();
+                if mixed[5] != good.as_bytes()[5] {
+                    assert!(!bech32_address(&String::from_utf8(mixed).expect("ascii")));
+                }
+            }
+            // A version-0 program with the bech32m constant, or of a bad length, fails.
+            let wrong = segwit_address(1, &bytes(seed, 20)).replacen("bc1p", "bc1q", 1);
+            assert!(!bech32_address(&wrong));
+            assert!(!bech32_address(&segwit_address(0, &bytes(seed, 25))));
+        }
+        assert!(!bech32_address("bc1qqqqqqq"));
+        assert!(!bech32_address(
+            "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx"
+        ));
+    }
+
+    #[test]
+    fn eip55_accepts_generated_and_rejects_corrupted() {
+        for seed in 1..40u64 {
+            let lower = hex(&bytes(seed, 20));
+            let good = format!("0x{}", eip55_checksummed(&lower));
+            assert!(eip55(&good), "{good}");
+            assert!(eip55(&format!("0x{lower}")), "one case: no checksum");
+            assert!(eip55(&format!("0x{}", lower.to_ascii_uppercase())));
+            // Flip the case of one letter: the checksum fails (when the rest is mixed).
+            if let Some(i) = good.bytes().skip(2).position(|b| b.is_ascii_alphabetic()) {
+                let mut bad = good.clone().into_bytes();
+                bad[i + 2] ^= 0x20;
+                let bad = String::from_utf8(bad).expect("ascii");
+                let mixed = bad.bytes().any(|b| b.is_ascii_lowercase())
+                    && bad[2..].bytes().any(|b| b.is_ascii_uppercase());
+                assert_eq!(eip55(&bad), !mixed, "{bad}");
+            }
+        }
+        assert!(!eip55("0x1234"));
+        assert!(!eip55(&format!("0x{}", "g".repeat(40))));
+    }
+
+    #[test]
+    fn phone_digit_counts() {
+        for good in [
+            "+44 20 7946 0958",
+            "+1 (415) 555-0132",
+            "020 7946 0958",
+            "555-0132-77",
+        ] {
+            assert!(phone(good), "{good}");
+        }
+        for bad in [
+            "+1 555",
+            "123456",
+            "+1234567890123456",
+            "000 000 0000",
+            "555-0132x",
+            "01.02.2024",
+            "2024-05-01",
+            "12/31/2024",
+        ] {
+            assert!(!phone(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ipv4_classes() {
+        use Ipv4Class::*;
+        for (s, want) in [
+            ("81.17.24.203", Some(Public)),
+            ("10.1.2.3", Some(Private)),
+            ("172.20.0.1", Some(Private)),
+            ("172.32.0.1", Some(Public)),
+            ("192.168.1.20", Some(Private)),
+            ("100.72.3.4", Some(Private)),
+            ("127.0.0.1", Some(Other)),
+            ("0.0.0.0", Some(Other)),
+            ("255.255.255.0", Some(Other)),
+            ("239.1.2.3", Some(Other)),
+            ("192.0.2.10", Some(Other)),
+            ("203.0.113.9", Some(Other)),
+            ("256.1.1.1", None),
+            ("1.2.3", None),
+            ("1.2.3.4.5", None),
+            ("01.2.3.4", None),
+            ("1..3.4", None),
+        ] {
+            assert_eq!(ipv4_class(s), want, "{s}");
+        }
+        assert!(check(Validator::Ipv4Public, "81.17.24.203"));
+        assert!(!check(Validator::Ipv4Public, "10.1.2.3"));
+        assert!(check(Validator::Ipv4Private, "10.1.2.3"));
+    }
+
+    #[test]
+    fn ipv6_global_unicast() {
+        for good in ["2a03:2880:f12f:83:face:b00c:0:25de", "2606:4700::6810:85e5"] {
+            assert!(ipv6_global(good), "{good}");
+        }
+        for bad in [
+            "::1",
+            "::",
+            "fe80::1",
+            "fd12:3456:789a::1",
+            "2001:db8::1",
+            "12:30:45",
+            "00:1a:2b:3c:4d:5e",
+            "2606:4700:::1",
+            "beef::cafe",
+        ] {
+            assert!(!ipv6_global(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn azure_signature_at_its_place() {
+        let key = |len: usize, pad: usize, sig: &str, seed: u64| {
+            let body = base62_text(seed, len - pad);
+            let at = len - pad - 10;
+            format!("{}{sig}{}{}", &body[..at], &body[at + 4..], "=".repeat(pad))
+        };
+        for (seed, sig) in AZURE_SIGNATURES.iter().enumerate() {
+            for (len, pad) in [(44, 1), (56, 2), (88, 2)] {
+                let good = key(len, pad, sig, seed as u64 + 1);
+                assert_eq!(good.len(), len);
+                assert!(azure_identifiable(&good), "{good}");
+                let moved = format!("{}{}", &good[1..len - pad], &good[len - pad - 1..]);
+                assert!(
+                    !azure_identifiable(&moved),
+                    "signature off its place: {moved}"
+                );
+            }
+            assert!(!azure_identifiable(&key(88, 1, sig, 3)), "padding");
+            assert!(!azure_identifiable(&key(64, 2, sig, 3)), "length");
+        }
+        assert!(!azure_identifiable(&key(88, 2, "+AXX", 5)));
     }
 }

@@ -162,6 +162,6 @@ impl Verdict {
     /// A verdict keeps at most `max_findings` findings; [`Firewall::redact`](crate::Firewall::redact)
     /// has no such cap and is the safe choice for long texts.
     pub fn redact(&self, original: &str) -> String {
-        crate::redact::apply(original, &self.findings)
+        crate::redact::apply(original, &self.findings, &crate::Placeholder::default())
     }
 }
