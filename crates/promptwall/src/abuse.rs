@@ -30,9 +30,10 @@ pub const MIN_TURNS: usize = 24;
 const MIN_TOKEN_RUN: usize = 64;
 /// A token this long made of one short pattern repeated (`aaaa…`, `abab…`) is a flood.
 const MIN_PERIODIC_TOKEN: usize = 512;
-/// With at least this many tokens, fewer than 1 distinct in `FEW_DISTINCT` is a flood.
-const MIN_TOKENS_FOR_RATIO: usize = 400;
-const FEW_DISTINCT: usize = 12;
+/// With at least this many tokens, fewer than 1 distinct in `FEW_DISTINCT` is a flood (the
+/// same kilobyte of text pasted ten times or more).
+const MIN_TOKENS_FOR_RATIO: usize = 1000;
+const FEW_DISTINCT: usize = 20;
 /// Share of bytes in random-looking tokens and emoji, in percent, above which a text is
 /// non-linguistic.
 const NON_LINGUISTIC_PERCENT: usize = 70;
@@ -302,7 +303,7 @@ mod tests {
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].rule, FLOOD_RULE);
         let line = "Please answer the question below with care and precision.\n";
-        assert_eq!(rules(&line.repeat(100)), vec![FLOOD_RULE]);
+        assert_eq!(rules(&line.repeat(200)), vec![FLOOD_RULE]);
         // The same word many times in a row, inside otherwise normal text.
         let t = format!("{} {} {}", prose(2000), "company ".repeat(80), prose(2000));
         let f = check(&t);

