@@ -4,7 +4,7 @@
 //! Both work on a view's *letter stream*: its letters and digits only, lowercase (views are
 //! lowercased), so that whitespace, punctuation, line breaks, case and spaced-out letters
 //! make no difference. A protected text is indexed as the hashes of all its windows of
-//! [`WINDOW`] letters (a polynomial rolling hash, so a response is checked in one pass, in
+//! [`WINDOW`] letters (a cyclic-polynomial rolling hash, so a response is checked in one pass, in
 //! time linear in its length and independent of how many texts are protected). A response
 //! stretch whose windows are found in the index, with gaps of at most one window (a deleted
 //! or changed word), covering at least the minimum number of letters, is a leak.
@@ -22,6 +22,11 @@ use crate::normalize::Normalized;
 
 /// Letters per window of the rolling hash: shorter stretches cannot leak alone.
 pub const WINDOW: usize = 24;
+/// Letters kept while scanning: two windows (rounded up to a power of two), so that a
+/// stretch can be extended backwards.
+const RING: usize = (2 * WINDOW).next_power_of_two();
+/// Window hashes kept while scanning (a power of two, at least a window).
+const HIST: usize = WINDOW.next_power_of_two();
 /// Default minimum stretch of a leak, in words (about five letters each).
 pub const DEFAULT_MIN_WORDS: usize = 8;
 /// Rule id of a protected text found in a response.
@@ -32,11 +37,22 @@ pub const CANARY_RULE: &str = "leak.canary";
 const CANARY_PREFIX: &str = "pwcanary";
 const CANARY_HEX: usize = 24;
 
-const BASE: u64 = 0x100_0000_01b3;
+/// The random-looking 64-bit value of a letter for the rolling hash (a cyclic polynomial,
+/// "buzhash": rotations and xors, no multiplication in the loop).
+fn letter_value(c: u32) -> u64 {
+    let x = u64::from(c).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^ (x >> 29) ^ 0x2545_F491_4F6C_DD1D
+}
 
-/// `BASE` to the power `WINDOW`, wrapping.
-fn base_pow_window() -> u64 {
-    (0..WINDOW).fold(1u64, |p, _| p.wrapping_mul(BASE))
+/// Adds letter `c` to the rolling hash `h` of the window, removing `out` (the letter leaving
+/// it) once the window is full.
+#[inline]
+fn roll(h: u64, c: u32, out: Option<u32>) -> u64 {
+    let h = h.rotate_left(1) ^ letter_value(c);
+    match out {
+        Some(o) => h ^ letter_value(o).rotate_left((WINDOW % 64) as u32),
+        None => h,
+    }
 }
 
 /// Mixes a rolling hash so that its bits are spread for the bitset and the map.
@@ -76,7 +92,6 @@ impl Protected {
     /// Indexes `texts`; a leak must reproduce at least `min_words` words (and one window of
     /// letters).
     pub(crate) fn new(texts: &[String], min_words: usize) -> Protected {
-        let pow = base_pow_window();
         let mut windows = HashMap::new();
         let mut norm = Normalized::default();
         let (mut letters, mut offsets) = (Vec::new(), Vec::new());
@@ -85,10 +100,7 @@ impl Protected {
             letter_stream(&norm.text, &mut letters, &mut offsets);
             let mut h = 0u64;
             for (i, &c) in letters.iter().enumerate() {
-                h = h.wrapping_mul(BASE).wrapping_add(u64::from(c));
-                if i >= WINDOW {
-                    h = h.wrapping_sub(u64::from(letters[i - WINDOW]).wrapping_mul(pow));
-                }
+                h = roll(h, c, (i >= WINDOW).then(|| letters[i - WINDOW]));
                 if i + 1 >= WINDOW {
                     windows.entry(mix(h)).or_insert(k as u32);
                 }
@@ -106,6 +118,13 @@ impl Protected {
             windows,
             min_words,
         }
+    }
+
+    /// Whether a window's rolling hash is one of a protected text's.
+    fn contains(&self, h: u64) -> bool {
+        let m = mix(h);
+        let b = (m as usize) & (self.bits.len() * 64 - 1);
+        self.bits[b / 64] & (1 << (b % 64)) != 0 && self.windows.contains_key(&m)
     }
 
     /// Whether nothing is protected.
@@ -247,10 +266,10 @@ pub(crate) fn scan_letters(
 ) -> LetterFindings {
     let mut out = LetterFindings::default();
     let protected = protected.filter(|p| !p.is_empty());
-    let pow = base_pow_window();
-    let mask = protected.map_or(0, |p| p.bits.len() * 64 - 1);
-    // The last WINDOW letters: (letter, byte offset).
-    let mut ring = [(0u32, 0u32); WINDOW];
+    // The last RING letters: (letter, byte offset); the hashes of the last WINDOW windows.
+    let mut ring = [(0u32, 0u32); RING];
+    let mut hist = [0u64; HIST];
+    let mut dense_until = 0usize;
     let mut h = 0u64;
     let mut n = 0usize;
     // The stretch being built: first letter, end letter, start byte, end byte, text.
@@ -268,9 +287,18 @@ pub(crate) fn scan_letters(
     let mut canary_start = 0usize;
     let mut hex = [0u8; CANARY_HEX];
     let mut hex_len = 0usize;
-    let watch_canaries = canaries.is_some_and(|c| c.active.load(Ordering::Relaxed));
+    // However a line break or other separators split the prefix `pwcanary` once, one side
+    // keeps `pwca` or `nary`: without either, the view holds no canary (spaced-out letters
+    // are joined in the de-obfuscated view, which is checked too).
+    let watch_canaries = canaries.is_some_and(|c| c.active.load(Ordering::Relaxed))
+        && (memchr::memmem::find(view.as_bytes(), b"pwca").is_some()
+            || memchr::memmem::find(view.as_bytes(), b"nary").is_some());
     let bytes = view.as_bytes();
-    let mut i = 0;
+    let mut i = if watch_canaries || protected.is_some() {
+        0
+    } else {
+        bytes.len()
+    };
     while i < bytes.len() {
         let b = bytes[i];
         let (c, len) = if b < 0x80 {
@@ -322,32 +350,39 @@ pub(crate) fn scan_letters(
             }
         }
         if let Some(p) = protected {
-            h = h.wrapping_mul(BASE).wrapping_add(u64::from(c));
-            let slot = n % WINDOW;
-            if n >= WINDOW {
-                h = h.wrapping_sub(u64::from(ring[slot].0).wrapping_mul(pow));
-            }
-            ring[slot] = (c, i as u32);
+            h = roll(h, c, (n >= WINDOW).then(|| ring[(n - WINDOW) % RING].0));
+            ring[n % RING] = (c, i as u32);
             n += 1;
             if n >= WINDOW {
-                let m = mix(h);
-                let bit = (m as usize) & mask;
-                if p.bits[bit / 64] & (1 << (bit % 64)) != 0 {
-                    if let Some(&text) = p.windows.get(&m) {
-                        // The oldest letter of the window is in the next slot.
-                        let start_byte = ring[n % WINDOW].1 as usize;
-                        let (first, end) = (n - WINDOW, n);
-                        cur = match cur {
-                            Some((s, e, sb, _, t)) if first <= e + WINDOW => {
-                                Some((s, end, sb, i + len, t))
-                            }
-                            Some(done) => {
-                                finish(done, &mut out);
-                                Some((first, end, start_byte, i + len, text))
-                            }
-                            None => Some((first, end, start_byte, i + len, text)),
-                        };
+                hist[n % HIST] = h;
+                // Half the windows are looked up (chosen by their hash, so a window is
+                // chosen in the response whenever it is in the protected text); around a
+                // hit, all of them, backwards and forwards, so a stretch is found whole.
+                let test = n <= dense_until || (h >> 63) == 0;
+                if test && p.contains(h) {
+                    let text = p.windows.get(&mix(h)).copied().unwrap_or(0);
+                    let mut first = n - WINDOW;
+                    if cur.is_none_or(|c| first > c.1 + WINDOW) {
+                        // A new stretch: earlier windows not looked up may belong to it.
+                        let mut k = 1;
+                        while k < WINDOW && n - k >= WINDOW && p.contains(hist[(n - k) % HIST]) {
+                            first = n - k - WINDOW;
+                            k += 1;
+                        }
                     }
+                    let start_byte = ring[first % RING].1 as usize;
+                    let end = n;
+                    cur = match cur {
+                        Some((s, e, sb, _, t)) if first <= e + WINDOW => {
+                            Some((s, end, sb, i + len, t))
+                        }
+                        Some(done) => {
+                            finish(done, &mut out);
+                            Some((first, end, start_byte, i + len, text))
+                        }
+                        None => Some((first, end, start_byte, i + len, text)),
+                    };
+                    dense_until = n + WINDOW;
                 }
             }
         }
@@ -356,7 +391,7 @@ pub(crate) fn scan_letters(
     if let Some(done) = cur {
         finish(done, &mut out);
     }
-    if let Some(c) = canaries.filter(|c| !c.registered.is_empty() && watch_canaries) {
+    if let Some(c) = canaries.filter(|c| !c.registered.is_empty()) {
         let (mut letters, mut offsets) = (Vec::new(), Vec::new());
         letter_stream(view, &mut letters, &mut offsets);
         for (a, b) in c.find_registered(&letters) {
