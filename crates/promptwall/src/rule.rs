@@ -437,6 +437,10 @@ pub(crate) const BUILTIN: &[(&str, &str)] = &[
         "injection.toml",
         include_str!("../../../rules/injection.toml"),
     ),
+    (
+        "injection-indirect.toml",
+        include_str!("../../../rules/injection-indirect.toml"),
+    ),
     ("secrets.toml", include_str!("../../../rules/secrets.toml")),
     (
         "secrets-ai.toml",
