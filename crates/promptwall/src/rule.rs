@@ -441,6 +441,10 @@ pub(crate) const BUILTIN: &[(&str, &str)] = &[
         "injection-indirect.toml",
         include_str!("../../../rules/injection-indirect.toml"),
     ),
+    (
+        "injection-jailbreak.toml",
+        include_str!("../../../rules/injection-jailbreak.toml"),
+    ),
     ("secrets.toml", include_str!("../../../rules/secrets.toml")),
     (
         "secrets-ai.toml",
