@@ -445,6 +445,10 @@ pub(crate) const BUILTIN: &[(&str, &str)] = &[
         "injection-jailbreak.toml",
         include_str!("../../../rules/injection-jailbreak.toml"),
     ),
+    (
+        "injection-i18n.toml",
+        include_str!("../../../rules/injection-i18n.toml"),
+    ),
     ("secrets.toml", include_str!("../../../rules/secrets.toml")),
     (
         "secrets-ai.toml",
