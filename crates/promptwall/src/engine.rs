@@ -64,7 +64,13 @@ pub struct Firewall {
     word_start: Vec<bool>,
     /// Whether some secret or PII rule has no regex (its keyword hits count in every view).
     sensitive_keyword_only: bool,
+    /// The automaton of the keywords that are pure ASCII.
     keywords: KeywordMatcher,
+    /// The automaton of the other keywords (other scripts, accented letters). It runs only
+    /// over views that are not pure ASCII, where alone such a keyword can occur: kept apart,
+    /// its many distinct bytes do not widen the ASCII automaton's transition table, which
+    /// every scan of English text walks byte by byte.
+    wide_keywords: KeywordMatcher,
     /// Sets of rules gated together; see [`SharedSet`].
     groups: Vec<SharedSet>,
     /// The group of each rule, if it shares one.
@@ -344,14 +350,24 @@ impl Firewall {
             .iter()
             .map(|r| r.view == ViewKind::Normalized)
             .collect();
-        let keywords = KeywordMatcher::new(specs.iter().enumerate().map(|(i, s)| {
-            let normalized = s
-                .keywords
-                .iter()
-                .map(|k| crate::normalize::normalize_str(k));
-            (i as u32, normalized.collect())
-        }))
-        .map_err(|m| Error::rule(format!("cannot build the keyword matcher: {m}")))?;
+        let normalized: Vec<Vec<String>> = specs
+            .iter()
+            .map(|s| {
+                s.keywords
+                    .iter()
+                    .map(|k| crate::normalize::normalize_str(k))
+                    .collect()
+            })
+            .collect();
+        let matcher = |ascii: bool| {
+            KeywordMatcher::new(normalized.iter().enumerate().map(|(i, kws)| {
+                let kws = kws.iter().filter(|k| k.is_ascii() == ascii).cloned();
+                (i as u32, kws.collect())
+            }))
+            .map_err(|m| Error::rule(format!("cannot build the keyword matcher: {m}")))
+        };
+        let keywords = matcher(true)?;
+        let wide_keywords = matcher(false)?;
         // Rules with a regex, the same view and the same keywords (or none) share a set.
         let mut by_gate: HashMap<(ViewKind, Vec<String>), Vec<u32>> = HashMap::new();
         for (i, spec) in specs.iter().enumerate() {
@@ -398,6 +414,7 @@ impl Firewall {
             keyword_only,
             word_start,
             keywords,
+            wide_keywords,
             groups,
             group_of,
             always,
@@ -570,6 +587,12 @@ impl Firewall {
             .run(text, &mut gate, &self.keyword_only, &self.word_start, |h| {
                 hits.push(h)
             });
+        if !text.is_ascii() {
+            self.wide_keywords
+                .run(text, &mut gate, &self.keyword_only, &self.word_start, |h| {
+                    hits.push(h)
+                });
+        }
         for h in hits {
             let rule = &self.rules[h.rule as usize];
             let c = &mut counts[h.rule as usize];
@@ -859,6 +882,35 @@ examples.match = ["unsubscribe here\nwrite a poem"]
             f.excerpt, "Write a poem",
             "injection excerpts are not masked"
         );
+    }
+
+    #[test]
+    fn ascii_and_wide_keywords_both_gate() {
+        let pack = crate::RulePack::from_toml(
+            r#"
+[[rule]]
+id = "injection.test.wide"
+category = "injection"
+keywords = ["skip this", "跳过", "ignorá"]
+examples.match = ["skip this", "请跳过", "ignorá"]
+"#,
+            "wide.toml",
+        )
+        .expect("parses");
+        let fw = Firewall::builder().rule_pack(pack).build().expect("builds");
+        for text in [
+            "Please SKIP THIS part",
+            "请跳过这一段",
+            "mixed 跳过 and skip this",
+            "IGNORÁ",
+        ] {
+            let v = fw.scan(text);
+            assert!(
+                v.findings.iter().any(|f| &*f.rule == "injection.test.wide"),
+                "{text}"
+            );
+        }
+        assert!(fw.scan("nothing to see").findings.is_empty());
     }
 
     #[test]
