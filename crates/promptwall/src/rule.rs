@@ -449,6 +449,10 @@ pub(crate) const BUILTIN: &[(&str, &str)] = &[
         "injection-i18n.toml",
         include_str!("../../../rules/injection-i18n.toml"),
     ),
+    (
+        "injection-heuristics.toml",
+        include_str!("../../../rules/injection-heuristics.toml"),
+    ),
     ("secrets.toml", include_str!("../../../rules/secrets.toml")),
     (
         "secrets-ai.toml",
