@@ -581,7 +581,6 @@ impl Firewall {
     ) {
         let n = self.rules.len();
         let mut gate = vec![false; n];
-        let mut counts = vec![0usize; n];
         let mut hits = Vec::new();
         self.keywords
             .run(text, &mut gate, &self.keyword_only, &self.word_start, |h| {
@@ -593,6 +592,13 @@ impl Firewall {
                     hits.push(h)
                 });
         }
+        // Counts of keyword-only findings per rule; most texts have none, and a zeroed table
+        // per view and scan is not free once there are a few hundred rules.
+        let mut counts = if hits.is_empty() {
+            Vec::new()
+        } else {
+            vec![0usize; n]
+        };
         for h in hits {
             let rule = &self.rules[h.rule as usize];
             let c = &mut counts[h.rule as usize];
