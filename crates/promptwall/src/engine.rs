@@ -64,13 +64,13 @@ pub struct Firewall {
     word_start: Vec<bool>,
     /// Whether some secret or PII rule has no regex (its keyword hits count in every view).
     sensitive_keyword_only: bool,
-    /// The automaton of the keywords that are pure ASCII.
+    /// The automaton of the keywords that are pure ASCII, for views that are pure ASCII
+    /// (where no other keyword can occur). Without the keywords of other scripts, its
+    /// transition table stays narrow: the many distinct bytes of those keywords would widen
+    /// every row of the table that each scan of English text walks byte by byte.
     keywords: KeywordMatcher,
-    /// The automaton of the other keywords (other scripts, accented letters). It runs only
-    /// over views that are not pure ASCII, where alone such a keyword can occur: kept apart,
-    /// its many distinct bytes do not widen the ASCII automaton's transition table, which
-    /// every scan of English text walks byte by byte.
-    wide_keywords: KeywordMatcher,
+    /// The automaton of all keywords, for the other views.
+    all_keywords: KeywordMatcher,
     /// Sets of rules gated together; see [`SharedSet`].
     groups: Vec<SharedSet>,
     /// The group of each rule, if it shares one.
@@ -359,15 +359,15 @@ impl Firewall {
                     .collect()
             })
             .collect();
-        let matcher = |ascii: bool| {
+        let matcher = |ascii_only: bool| {
             KeywordMatcher::new(normalized.iter().enumerate().map(|(i, kws)| {
-                let kws = kws.iter().filter(|k| k.is_ascii() == ascii).cloned();
+                let kws = kws.iter().filter(|k| !ascii_only || k.is_ascii()).cloned();
                 (i as u32, kws.collect())
             }))
             .map_err(|m| Error::rule(format!("cannot build the keyword matcher: {m}")))
         };
         let keywords = matcher(true)?;
-        let wide_keywords = matcher(false)?;
+        let all_keywords = matcher(false)?;
         // Rules with a regex, the same view and the same keywords (or none) share a set.
         let mut by_gate: HashMap<(ViewKind, Vec<String>), Vec<u32>> = HashMap::new();
         for (i, spec) in specs.iter().enumerate() {
@@ -414,7 +414,7 @@ impl Firewall {
             keyword_only,
             word_start,
             keywords,
-            wide_keywords,
+            all_keywords,
             groups,
             group_of,
             always,
@@ -582,16 +582,14 @@ impl Firewall {
         let n = self.rules.len();
         let mut gate = vec![false; n];
         let mut hits = Vec::new();
-        self.keywords
-            .run(text, &mut gate, &self.keyword_only, &self.word_start, |h| {
-                hits.push(h)
-            });
-        if !text.is_ascii() {
-            self.wide_keywords
-                .run(text, &mut gate, &self.keyword_only, &self.word_start, |h| {
-                    hits.push(h)
-                });
-        }
+        let keywords = if text.is_ascii() {
+            &self.keywords
+        } else {
+            &self.all_keywords
+        };
+        keywords.run(text, &mut gate, &self.keyword_only, &self.word_start, |h| {
+            hits.push(h)
+        });
         // Counts of keyword-only findings per rule; most texts have none, and a zeroed table
         // per view and scan is not free once there are a few hundred rules.
         let mut counts = if hits.is_empty() {
