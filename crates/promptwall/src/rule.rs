@@ -462,6 +462,22 @@ pub(crate) const BUILTIN: &[(&str, &str)] = &[
         "injection.toml",
         include_str!("../../../rules/injection.toml"),
     ),
+    (
+        "injection-indirect.toml",
+        include_str!("../../../rules/injection-indirect.toml"),
+    ),
+    (
+        "injection-jailbreak.toml",
+        include_str!("../../../rules/injection-jailbreak.toml"),
+    ),
+    (
+        "injection-i18n.toml",
+        include_str!("../../../rules/injection-i18n.toml"),
+    ),
+    (
+        "injection-heuristics.toml",
+        include_str!("../../../rules/injection-heuristics.toml"),
+    ),
     ("secrets.toml", include_str!("../../../rules/secrets.toml")),
     (
         "secrets-ai.toml",
