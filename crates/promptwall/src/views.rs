@@ -30,7 +30,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, Input, MatchKind};
 
 use crate::normalize::{Normalized, OffsetMap};
 
@@ -52,6 +52,8 @@ const MAX_ESCAPE_GAP: usize = 16;
 const MIN_SELECTORS: usize = 4;
 /// Fewest words in a clause whose ROT13 is a common English word, to decode it unasked.
 const MIN_ROT13_WORDS: usize = 3;
+/// Fewest ASCII letters in a text that is not all ASCII, to look for ROT13 in it.
+const MIN_ROT13_LETTERS: usize = 16;
 
 /// One derived view.
 #[derive(Debug)]
@@ -135,7 +137,7 @@ pub(crate) fn derive(original: &str, norm: &Normalized, budget: usize) -> Vec<De
     let mut ctx = Decoding {
         budget: Budget(budget),
         original,
-        rot13_signs: None,
+        original_asks_rot13: None,
         out,
     };
     decode_all(original, None, "", 1, &mut ctx);
@@ -330,12 +332,13 @@ fn spaced_run(src: &[u8], i: usize) -> Option<usize> {
     (letters >= 4).then_some(last_end)
 }
 
-/// The state of one scan's decoding: the byte budget, what it found, and the original
-/// text's ROT13 signs (looked for once, when first needed).
+/// The state of one scan's decoding: the byte budget, what it found, and whether the
+/// original text asks for ROT13 (known once its own ROT13 search ran, or looked up when a
+/// decoded text needs it first).
 struct Decoding<'a> {
     budget: Budget,
     original: &'a str,
-    rot13_signs: Option<Rot13Signs>,
+    original_asks_rot13: Option<bool>,
     out: Vec<Derived>,
 }
 
@@ -377,7 +380,8 @@ fn decode_all(
             }
         }
     };
-    for mut run in runs(text) {
+    let ascii = text.is_ascii();
+    for mut run in runs(text, ascii) {
         // A run that may decode to more than the budget left is cut to a prefix that cannot
         // (a long run of one encoding still shows what it starts with).
         if decoded_bound(run.kind, run.end - run.start) > ctx.budget.0 {
@@ -409,18 +413,18 @@ fn decode_all(
     if prefix.rsplit('>').next() == Some("rot13") {
         return;
     }
-    let original = ctx.original;
-    let top = ctx
-        .rot13_signs
-        .get_or_insert_with(|| Rot13Signs::find(original));
-    let asked = top.asked;
-    let found = if parent.is_none() {
-        rot13(text, ctx.budget.0, top)
+    // Decoded text is rotated when the original asks for it too.
+    let asked = if parent.is_none() {
+        ctx.original_asks_rot13.unwrap_or(false)
     } else {
-        let mut signs = Rot13Signs::find(text);
-        signs.asked |= asked;
-        rot13(text, ctx.budget.0, &signs)
+        let original = ctx.original;
+        *ctx.original_asks_rot13
+            .get_or_insert_with(|| asks_for_rot13(original.as_bytes()))
     };
+    let (found, asks) = rot13(text, ascii, ctx.budget.0, asked);
+    if parent.is_none() {
+        ctx.original_asks_rot13 = Some(asked || asks);
+    }
     if let Some((rotated, spans)) = found {
         if ctx.budget.take(rotated.len()) && mostly_text(&rotated) {
             let spans = spans
@@ -564,13 +568,30 @@ fn maybe_alphabet_run(bytes: &[u8]) -> bool {
 }
 
 /// Whether `bytes` holds at least `MIN_ESCAPES` likely HTML references, quoted-printable
-/// escapes and Unicode escapes: one memchr pass over `&`, `=` and `\\`, each checked by the
-/// byte or two after it (`&#` or `&name;`, `=` and two hex digits, `\\u`, `\\U` or `\\x`), so
-/// code full of `a = b`, `&mut` and `\\n` goes no further.
+/// escapes and Unicode escapes: memchr over `&`, `=` and `\\`, each checked by the byte or
+/// two after it (`&#` or `&name;`, `=` and two hex digits, `\\u`, `\\U` or `\\x`), so code
+/// full of `a = b`, `&mut` and `\\n` goes no further. A lead found often enough is dropped
+/// from the search, so a text full of one escape costs one pass, not one step per escape.
 fn escape_leads(bytes: &[u8]) -> [bool; 3] {
+    const LEADS: [u8; 3] = [b'&', b'=', b'\\'];
     let mut counts = [0usize; 3];
     let at = |p: usize| bytes.get(p).copied().unwrap_or(0);
-    for p in memchr::memchr3_iter(b'&', b'=', b'\\', bytes) {
+    // The leads still looked for (the first `open` of `leads`).
+    let mut leads = LEADS;
+    let mut open = 3;
+    let mut from = 0;
+    loop {
+        let rest = &bytes[from..];
+        let found = match open {
+            0 => break,
+            1 => memchr::memchr(leads[0], rest),
+            2 => memchr::memchr2(leads[0], leads[1], rest),
+            _ => memchr::memchr3(leads[0], leads[1], leads[2], rest),
+        };
+        let Some(p) = found.map(|k| from + k) else {
+            break;
+        };
+        from = p + 1;
         let next = at(p + 1);
         let (k, likely) = match bytes[p] {
             b'&' => (
@@ -583,15 +604,20 @@ fn escape_leads(bytes: &[u8]) -> [bool; 3] {
             _ => (2, matches!(next, b'u' | b'U' | b'x')),
         };
         counts[k] += usize::from(likely);
-        if counts.iter().all(|&c| c >= MIN_ESCAPES) {
-            break;
+        if likely && counts[k] == MIN_ESCAPES {
+            let at = leads[..open]
+                .iter()
+                .position(|&l| l == LEADS[k])
+                .unwrap_or(0);
+            leads[at..open].rotate_left(1);
+            open -= 1;
         }
     }
     counts.map(|c| c >= MIN_ESCAPES)
 }
 
 /// Encoded runs of `text`, each kind behind its own cheap check.
-fn runs(text: &str) -> Vec<Run> {
+fn runs(text: &str, ascii: bool) -> Vec<Run> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let alphabet = maybe_alphabet_run(bytes);
@@ -619,7 +645,7 @@ fn runs(text: &str) -> Vec<Run> {
             &mut out,
         );
     }
-    if !text.is_ascii() {
+    if !ascii {
         selector_runs(text, &mut out);
     }
     out
@@ -854,11 +880,17 @@ fn escape_runs(
         }
     };
     let mut next = 0;
-    for p in memchr::memchr_iter(lead, bytes) {
-        if p < next {
-            continue;
-        }
+    while next < bytes.len() {
+        // Escapes back to back are the common case: look right after the last one first.
+        let Some(p) = (if bytes[next] == lead {
+            Some(next)
+        } else {
+            memchr::memchr(lead, &bytes[next..]).map(|k| next + k)
+        }) else {
+            break;
+        };
         let Some((len, piece)) = parse(bytes, p) else {
+            next = p + 1;
             continue;
         };
         next = p + len;
@@ -1174,54 +1206,40 @@ fn decode_selectors(run: &[u8]) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-/// Where a text may hold ROT13: whether it asks for ROT13 (names `rot13`, `rot-13`, `rot 13`
-/// or the Caesar cipher), and where the ROT13 forms of a few very common words (`gur`,
-/// `naq`, `lbh`: the, and, you) occur. One pass of a small automaton (its SIMD prefilter skips most of
-/// the text); every clause worth a closer look holds one of these words, so ordinary text,
-/// English or not, costs only this pass.
-#[derive(Debug, Default)]
-struct Rot13Signs {
-    asked: bool,
-    words: Vec<usize>,
-}
-
-/// Patterns of `Rot13Signs`: the first `ROT13_WORDS` are ROT13'd words, the rest name ROT13.
-/// Case variants are listed (rather than a case-insensitive search) so the automaton keeps
-/// its packed SIMD prefilter; its speed depends on the patterns' order (how they share its
-/// buckets): this order costs about a third of the reverse one on English.
+/// Patterns that point at ROT13: the first `ROT13_WORDS` are the ROT13 forms of the, and,
+/// you (every clause of ROT13'd English worth decoding unasked holds one), the rest name
+/// ROT13 or the Caesar cipher. Case variants are listed (rather than a case-insensitive
+/// search) so the automaton keeps its packed SIMD prefilter; its speed depends on the
+/// patterns' order (how they share its buckets): this order costs about a third of the
+/// reverse one on English.
 static ROT13_PATTERNS: [&str; 14] = [
     "gur", "Gur", "naq", "Naq", "lbh", "Lbh", // the, and, you
     "rot13", "ROT13", "Rot13", "rot-13", "ROT-13", "rot 13", "caesar", "Caesar",
 ];
 const ROT13_WORDS: usize = 6;
 
-static ROT13_AUTOMATON: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+/// Bytes read past a ROT13'd word before looking for the next one: dense words cost one
+/// search per this many bytes, not one per word.
+const ROT13_STRIDE: usize = 256;
+
+fn automaton(patterns: &[&str]) -> Option<AhoCorasick> {
     AhoCorasick::builder()
         .match_kind(MatchKind::LeftmostFirst)
-        .build(ROT13_PATTERNS)
+        .build(patterns)
         .ok()
-});
+}
 
-impl Rot13Signs {
-    fn find(text: &str) -> Rot13Signs {
-        let mut signs = Rot13Signs::default();
-        let Some(ac) = ROT13_AUTOMATON.as_ref() else {
-            return signs;
-        };
-        let bytes = text.as_bytes();
-        for m in ac.find_iter(bytes) {
-            let word_start = m.start() == 0 || !bytes[m.start() - 1].is_ascii_alphanumeric();
-            if !word_start {
-                continue;
-            }
-            if m.pattern().as_usize() < ROT13_WORDS {
-                signs.words.push(m.start());
-            } else {
-                signs.asked = true;
-            }
-        }
-        signs
-    }
+static ROT13_AUTOMATON: LazyLock<Option<AhoCorasick>> =
+    LazyLock::new(|| automaton(&ROT13_PATTERNS));
+static ASKS_AUTOMATON: LazyLock<Option<AhoCorasick>> =
+    LazyLock::new(|| automaton(&ROT13_PATTERNS[ROT13_WORDS..]));
+
+/// Whether `bytes` names ROT13 or the Caesar cipher, as a word.
+fn asks_for_rot13(bytes: &[u8]) -> bool {
+    ASKS_AUTOMATON.as_ref().is_some_and(|ac| {
+        ac.find_iter(bytes)
+            .any(|m| m.start() == 0 || !bytes[m.start() - 1].is_ascii_alphanumeric())
+    })
 }
 
 /// Very common English words (none of one letter), with their ROT13 forms: a clause of
@@ -1336,44 +1354,89 @@ impl Clause {
     }
 }
 
+/// Rotated text, with the span in the text it came from of each of its bytes.
+type Rotated = (String, Vec<(u32, u32)>);
+
 /// ROT13 of the clauses of `text` (split after `\n`, `.`, `?`, `!` and `:`) that read as
-/// English once rotated and not before, or, when the text asks for ROT13, of every clause of
-/// two words or more that is not English and has no more common words than rotated ones; at
-/// most `limit` bytes. Only clauses holding one of `signs.words` are looked at, unless the
-/// text asks. Returns the rotated text (clauses apart joined by a line break) and the span
-/// in `text` of each of its bytes.
-fn rot13(text: &str, limit: usize, signs: &Rot13Signs) -> Option<(String, Vec<(u32, u32)>)> {
+/// English once rotated and not before, or, when the text asks for ROT13 (or `asked`), of
+/// every clause of two words or more that is not English and has no more common words than
+/// rotated ones; at most `limit` bytes. Returns the rotated text (clauses apart joined by a
+/// line break) with the span in `text` of each of its bytes, and whether the text asks.
+///
+/// Unasked, only clauses holding a word of `ROT13_PATTERNS` are read: one automaton pass
+/// finds them (and any request for ROT13), skipping what each clause read covered.
+fn rot13(text: &str, ascii: bool, limit: usize, asked: bool) -> (Option<Rotated>, bool) {
     let bytes = text.as_bytes();
+    let n = bytes.len();
+    // Text with few ASCII letters (Chinese, Russian) holds no ROT13 worth a search: a
+    // vectorised count decides before the automaton runs.
+    if !ascii {
+        // Byte-wide counts over chunks of 128, so the count vectorises without overflowing.
+        let count = |c: &[u8]| {
+            c.iter().fold(0u8, |acc, &b| {
+                acc.wrapping_add(u8::from((b | 0x20).wrapping_sub(b'a') < 26))
+            })
+        };
+        let chunks = bytes.chunks_exact(128);
+        let tail = usize::from(count(chunks.remainder()));
+        let letters: usize = chunks.map(|c| usize::from(count(c))).sum::<usize>() + tail;
+        if letters < MIN_ROT13_LETTERS {
+            return (None, false);
+        }
+    }
     let mut clauses = Clauses {
         bytes,
-        asked: signs.asked,
+        asked,
         limit,
         total: 0,
         picked: Vec::new(),
     };
-    if signs.asked {
-        clauses.walk(0, bytes.len());
-    } else {
-        let mut walked = 0;
-        for &p in &signs.words {
-            if p < walked {
+    let mut asks = false;
+    if let (false, Some(ac)) = (asked, ROT13_AUTOMATON.as_ref()) {
+        let mut from = 0;
+        while let Some(m) = ac.find(Input::new(bytes).span(from..n)) {
+            let p = m.start();
+            if p > 0 && bytes[p - 1].is_ascii_alphanumeric() {
+                // Inside a word: nothing to find before its end.
+                from = p + bytes[p..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_alphanumeric())
+                    .count();
                 continue;
             }
-            // Back to the start of the clause the word is in (not before what was walked).
-            let before = &bytes[walked..p];
+            if m.pattern().as_usize() >= ROT13_WORDS {
+                asks = true;
+                break;
+            }
+            // Read from the start of the word's clause (not before what was read).
+            let before = &bytes[from..p];
             let start = match (
                 memchr::memrchr3(b'\n', b'.', b'?', before),
                 memchr::memrchr2(b'!', b':', before),
             ) {
-                (None, None) => walked,
-                (a, b) => walked + a.max(b).map_or(0, |k| k + 1),
+                (None, None) => from,
+                (a, b) => from + a.max(b).map_or(0, |k| k + 1),
             };
-            walked = clauses.walk(start, p + 1);
+            let read = clauses.walk(start, p + ROT13_STRIDE);
+            // What was read is not searched again, but may ask for ROT13.
+            if asks_for_rot13(&bytes[p..read]) {
+                asks = true;
+                break;
+            }
+            from = read;
         }
+    }
+    if asks && !asked {
+        clauses.asked = true;
+        clauses.picked.clear();
+        clauses.total = 0;
+    }
+    if clauses.asked {
+        clauses.walk(0, n);
     }
     let Clauses { picked, total, .. } = clauses;
     if picked.is_empty() {
-        return None;
+        return (None, asks);
     }
     let mut out = Vec::with_capacity(total);
     let mut spans = Vec::with_capacity(total);
@@ -1396,8 +1459,7 @@ fn rot13(text: &str, limit: usize, signs: &Rot13Signs) -> Option<(String, Vec<(u
         }
     }
     // Only ASCII letters were changed: the bytes are still UTF-8.
-    let out = String::from_utf8(out).ok()?;
-    Some((out, spans))
+    (String::from_utf8(out).ok().map(|s| (s, spans)), asks)
 }
 
 /// The clauses of a text picked for ROT13 so far.
