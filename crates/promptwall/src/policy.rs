@@ -174,7 +174,8 @@ pub struct Policy {
     pub max_input_tokens: Option<TokenLimit>,
     /// How many findings a verdict lists (the scores count all of them).
     pub max_findings: usize,
-    /// How many bytes a scan may decode in all (base64, hex, percent-encoding, nested to a
+    /// How many bytes a scan may decode in all (base64, base32, hex, percent-encoding, HTML
+    /// references, quoted-printable, Unicode escapes, ROT13, variation selectors; nested to a
     /// depth of 3) to look for text hidden in encodings; 0 turns decoded and de-obfuscated
     /// views off.
     pub max_decoded_bytes: usize,
