@@ -247,6 +247,42 @@ impl Canaries {
     }
 }
 
+/// Whether a view may hold a canary: however a line break splits the prefix `pwcanary`
+/// once, one side keeps `pwca` or `nary`, each letter possibly followed by separators (a
+/// spaced-out `p w c a`). Checked at each `p` and `y` (memchr), a few bytes each.
+fn may_hold_canary(b: &[u8]) -> bool {
+    // The letters of `want` follow, in order, within a few bytes, separators skipped.
+    let spelled = |mut i: usize, want: &[u8], forward: bool| {
+        for &w in want {
+            let mut steps = 0;
+            loop {
+                i = if forward {
+                    i + 1
+                } else {
+                    match i.checked_sub(1) {
+                        Some(j) => j,
+                        None => return false,
+                    }
+                };
+                let Some(&c) = b.get(i) else { return false };
+                if c.is_ascii_alphanumeric() {
+                    if c != w {
+                        return false;
+                    }
+                    break;
+                }
+                steps += 1;
+                if steps > 3 {
+                    return false;
+                }
+            }
+        }
+        true
+    };
+    memchr::memchr_iter(b'p', b).any(|i| spelled(i, b"wca", true))
+        || memchr::memchr_iter(b'y', b).any(|i| spelled(i, b"ran", false))
+}
+
 /// What one pass over a view's letters found: leaked stretches of protected texts
 /// `(start byte, end byte, text index)` and canaries `(start byte, end byte)`, as byte spans
 /// of the view.
@@ -287,12 +323,8 @@ pub(crate) fn scan_letters(
     let mut canary_start = 0usize;
     let mut hex = [0u8; CANARY_HEX];
     let mut hex_len = 0usize;
-    // However a line break or other separators split the prefix `pwcanary` once, one side
-    // keeps `pwca` or `nary`: without either, the view holds no canary (spaced-out letters
-    // are joined in the de-obfuscated view, which is checked too).
     let watch_canaries = canaries.is_some_and(|c| c.active.load(Ordering::Relaxed))
-        && (memchr::memmem::find(view.as_bytes(), b"pwca").is_some()
-            || memchr::memmem::find(view.as_bytes(), b"nary").is_some());
+        && may_hold_canary(view.as_bytes());
     let bytes = view.as_bytes();
     let mut i = if watch_canaries || protected.is_some() {
         0
@@ -478,6 +510,14 @@ mod tests {
             1,
             "after a false start"
         );
+        let spaced: String = canary.token.chars().flat_map(|c| [c, ' ']).collect();
+        assert_eq!(canaries(&c, &spaced), 1, "spaced out");
+        let dotted: String = canary.token.chars().flat_map(|c| [c, '.']).collect();
+        assert_eq!(canaries(&c, &dotted), 1, "dotted");
+        assert!(!may_hold_canary(
+            b"a perfectly plain sentence without the marker"
+        ));
+        assert!(may_hold_canary(b"the word canary") && may_hold_canary(b"p w c a"));
         // Another firewall's canary, or a forged one, is not ours.
         let other = Canaries::new(None, Vec::new()).make();
         assert_eq!(canaries(&c, &other.token), 0);
