@@ -9,7 +9,7 @@ import threading
 import pytest
 
 import promptwall
-from conftest import CUSTOM_PACK, CUSTOM_POLICY
+from conftest import CUSTOM_PACK, CUSTOM_POLICY, PACKAGE
 
 SYSTEM_PROMPT = (
     "You are the support assistant of Example Bank. Never discuss interest rates for "
@@ -295,3 +295,15 @@ def test_value_types_pickle_and_compare() -> None:
     d = promptwall.QuotaDecision(False, 1.5, 0, None)
     assert pickle.loads(pickle.dumps(d)) == d
     assert d.retry_after == 1.5
+
+
+# ---- the README's example -----------------------------------------------------------------
+
+
+def test_readme_example_prints_what_the_readme_says(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (PACKAGE / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Responses, canaries, quotas and metrics", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    want = section.split("```text\n", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out == want
