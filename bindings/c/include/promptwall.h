@@ -20,6 +20,12 @@
 #include <stdint.h>
 
 /**
+ * The value of `remaining_requests` and `remaining_tokens` of a `pw_quota_decision` when
+ * that dimension has no limit.
+ */
+#define PW_QUOTA_UNLIMITED UINT64_MAX
+
+/**
  * The result of a fallible call. C sees it as a `uint32_t`; the values never change.
  */
 enum pw_status
@@ -67,6 +73,10 @@ enum pw_status
    * promptwall panicked: a bug. The call had no effect; the message says where.
    */
   PW_STATUS_PANIC = 9,
+  /**
+   * `pw_firewall_check_quota` on a firewall built without a quota (`pw_options_quota`).
+   */
+  PW_STATUS_NO_QUOTA = 10,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -117,10 +127,43 @@ typedef uint32_t pw_action;
 typedef struct pw_firewall pw_firewall;
 
 /**
+ * What to build a firewall from, set piece by piece: rule packs, a policy, protected texts,
+ * canaries and a quota (see `pw_options_new`). It is not shared: change it from one thread at
+ * a time. It may build any number of firewalls; each gets a quota of its own.
+ */
+typedef struct pw_options pw_options;
+
+/**
  * The result of a scan. It owns every string that its accessors hand out; they stay valid
  * until `pw_verdict_free`. A verdict may be read from several threads at once.
  */
 typedef struct pw_verdict pw_verdict;
+
+/**
+ * The answer of `pw_firewall_check_quota`.
+ */
+typedef struct pw_quota_decision {
+  /**
+   * Whether the request may go ahead; its cost was then spent. A denied request spends
+   * nothing.
+   */
+  bool allowed;
+  /**
+   * When denied: milliseconds (rounded up) until the same request would be allowed.
+   * 0 when allowed.
+   */
+  uint64_t retry_after_ms;
+  /**
+   * Requests left in the window after this one; `PW_QUOTA_UNLIMITED` when requests have
+   * no limit.
+   */
+  uint64_t remaining_requests;
+  /**
+   * Tokens left in the window after this one; `PW_QUOTA_UNLIMITED` when tokens have no
+   * limit.
+   */
+  uint64_t remaining_tokens;
+} pw_quota_decision;
 
 /**
  * One finding of a verdict, filled in by `pw_verdict_finding`. Its strings are
@@ -227,6 +270,88 @@ pw_status pw_firewall_new_from_files(const char *const *rule_paths,
 void pw_firewall_free(struct pw_firewall *fw);
 
 /**
+ * Makes options that build what `pw_firewall_new_default` builds: the built-in rules and the
+ * default policy, nothing protected, no quota. The `pw_options_*` functions add to them;
+ * `pw_firewall_new_with_options` builds.
+ *
+ * On success, `*out` receives options to release with `pw_options_free`.
+ */
+pw_status pw_options_new(struct pw_options **out);
+
+/**
+ * Releases options. NULL does nothing. Firewalls built from them are not affected.
+ */
+void pw_options_free(struct pw_options *opts);
+
+/**
+ * Whether to start from the built-in rule packs (the default) or from no rules at all.
+ */
+pw_status pw_options_default_rules(struct pw_options *opts, bool yes);
+
+/**
+ * Adds a rule pack file, or a folder of `*.toml` packs (a NUL-terminated path), read when a
+ * firewall is built; packs apply in the order added, after the built-in ones.
+ */
+pw_status pw_options_rules_path(struct pw_options *opts, const char *path);
+
+/**
+ * Sets the policy file (a NUL-terminated path), read when a firewall is built; without one,
+ * the default policy applies.
+ */
+pw_status pw_options_policy_path(struct pw_options *opts, const char *path);
+
+/**
+ * Adds a confidential text (a system prompt, say; `len` bytes of UTF-8) that responses must
+ * not reproduce: a response repeating a stretch of it of at least
+ * `pw_options_protect_min_words` words, verbatim or lightly changed, spaced out or encoded,
+ * gets a `leak.protected-text` finding from `pw_firewall_scan_response`. Call it once per
+ * text.
+ */
+pw_status pw_options_protect(struct pw_options *opts, const uint8_t *text, size_t len);
+
+/**
+ * The shortest stretch of a protected text, in words, that counts as a leak (default 8;
+ * about five letters or digits per word, and never fewer than 24 letters).
+ */
+pw_status pw_options_protect_min_words(struct pw_options *opts, size_t words);
+
+/**
+ * The secret (`len` bytes, any bytes) from which `pw_firewall_canary` makes tokens and by
+ * which responses are checked for them. Firewalls built with the same secret recognise each
+ * other's canaries (replicas, restarts); without one, each firewall has a random secret of
+ * its own.
+ */
+pw_status pw_options_canary_secret(struct pw_options *opts, const uint8_t *secret, size_t len);
+
+/**
+ * Adds a canary token made elsewhere (`len` bytes of UTF-8) to look for in responses,
+ * compared on letters and digits only, ignoring case; tokens of fewer than 8 letters and
+ * digits are ignored.
+ */
+pw_status pw_options_canary_token(struct pw_options *opts, const uint8_t *token, size_t len);
+
+/**
+ * Gives each firewall built from these options a per-key quota, kept in its memory and
+ * checked with `pw_firewall_check_quota`: `requests` requests and `tokens` tokens per
+ * window of `window_ms` milliseconds, each refilling continuously. A limit of 0 means no
+ * limit on that dimension. A `window_ms` of 0 is `PW_STATUS_INVALID_ARGUMENT`. Calling it
+ * again replaces the limits.
+ */
+pw_status pw_options_quota(struct pw_options *opts,
+                           uint64_t requests,
+                           uint64_t tokens,
+                           uint64_t window_ms);
+
+/**
+ * Builds a firewall from options. The options are not changed: free them with
+ * `pw_options_free` when no more firewalls are to be built from them.
+ *
+ * Errors are those of `pw_firewall_new_from_files`. On success, `*out` receives a firewall
+ * to release with `pw_firewall_free`.
+ */
+pw_status pw_firewall_new_with_options(const struct pw_options *opts, struct pw_firewall **out);
+
+/**
  * Scans a prompt (text going to the model): `len` bytes of UTF-8 at `text`, which need not
  * be NUL-terminated and may be NULL when `len` is 0.
  *
@@ -272,7 +397,44 @@ pw_status pw_firewall_redact(const struct pw_firewall *fw,
 pw_status pw_count_tokens(const char *encoding, const uint8_t *text, size_t len, size_t *out);
 
 /**
- * Releases a string returned by `pw_firewall_redact`. NULL does nothing.
+ * Makes a new canary: a token (`pwcanary` and 24 hex digits) and an instruction line carrying
+ * it, to put in a system prompt. From then on, a response holding the token (plain, split,
+ * spaced out or encoded) gets a `leak.canary` finding from `pw_firewall_scan_response`.
+ * Tokens are keyed hashes (see `pw_options_canary_secret`): the firewall keeps no list.
+ *
+ * On success, `*token` receives the token and `*instruction` (when `instruction` is not
+ * NULL) the line; both are NUL-terminated strings to release with `pw_string_free`.
+ */
+pw_status pw_firewall_canary(const struct pw_firewall *fw, char **token, char **instruction);
+
+/**
+ * The firewall's usage counters since it was built, in the Prometheus text format: scans
+ * per side and action, findings per category and per rule, tokens counted, quota checks
+ * allowed and denied. They never hold scanned text or quota keys.
+ *
+ * On success, `*out` receives a NUL-terminated string to release with `pw_string_free`,
+ * and `*out_len` (when `out_len` is not NULL) its length in bytes without the NUL.
+ */
+pw_status pw_firewall_metrics_prometheus(const struct pw_firewall *fw, char **out, size_t *out_len);
+
+/**
+ * Spends `requests` requests and `tokens` tokens of the quota of `key` (`key_len` bytes of
+ * UTF-8: a user id, a hash of an API key, ...) if both fit, and says whether they did.
+ * Safe to call from many threads at once; two threads cannot both spend a key's last request.
+ *
+ * On success, `*out` receives the decision. A firewall built without `pw_options_quota` is
+ * `PW_STATUS_NO_QUOTA`.
+ */
+pw_status pw_firewall_check_quota(const struct pw_firewall *fw,
+                                  const uint8_t *key,
+                                  size_t key_len,
+                                  uint64_t requests,
+                                  uint64_t tokens,
+                                  struct pw_quota_decision *out);
+
+/**
+ * Releases a string returned by `pw_firewall_redact`, `pw_firewall_canary` or
+ * `pw_firewall_metrics_prometheus`. NULL does nothing.
  */
 void pw_string_free(char *s);
 

@@ -24,8 +24,12 @@ use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::{Once, OnceLock};
+use std::time::Duration;
 
-use promptwall::{Action, Category, Error, ErrorKind, Finding, Firewall, Severity, Verdict};
+use promptwall::quota::QuotaLimits;
+use promptwall::{
+    Action, Category, Error, ErrorKind, Finding, Firewall, FirewallBuilder, Severity, Verdict,
+};
 
 /// The result of a fallible call. C sees it as a `uint32_t`; the values never change.
 #[repr(u32)]
@@ -51,6 +55,8 @@ pub enum pw_status {
     BuildError = 8,
     /// promptwall panicked: a bug. The call had no effect; the message says where.
     Panic = 9,
+    /// `pw_firewall_check_quota` on a firewall built without a quota (`pw_options_quota`).
+    NoQuota = 10,
 }
 
 /// What to do with a text, from least to most severe: the values compare in that order.
@@ -84,6 +90,39 @@ impl From<Action> for pw_action {
 #[derive(Debug)]
 pub struct pw_firewall {
     fw: Firewall,
+}
+
+/// What to build a firewall from, set piece by piece: rule packs, a policy, protected texts,
+/// canaries and a quota (see `pw_options_new`). It is not shared: change it from one thread at
+/// a time. It may build any number of firewalls; each gets a quota of its own.
+#[derive(Debug, Default)]
+pub struct pw_options {
+    builder: FirewallBuilder,
+    /// Kept apart from the builder: a builder holds the quota's store itself, and firewalls
+    /// built from the same options must not share one.
+    quota: Option<QuotaLimits>,
+}
+
+/// The value of `remaining_requests` and `remaining_tokens` of a `pw_quota_decision` when
+/// that dimension has no limit.
+pub const PW_QUOTA_UNLIMITED: u64 = u64::MAX;
+
+/// The answer of `pw_firewall_check_quota`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct pw_quota_decision {
+    /// Whether the request may go ahead; its cost was then spent. A denied request spends
+    /// nothing.
+    pub allowed: bool,
+    /// When denied: milliseconds (rounded up) until the same request would be allowed.
+    /// 0 when allowed.
+    pub retry_after_ms: u64,
+    /// Requests left in the window after this one; `PW_QUOTA_UNLIMITED` when requests have
+    /// no limit.
+    pub remaining_requests: u64,
+    /// Tokens left in the window after this one; `PW_QUOTA_UNLIMITED` when tokens have no
+    /// limit.
+    pub remaining_tokens: u64,
 }
 
 /// The result of a scan. It owns every string that its accessors hand out; they stay valid
@@ -211,17 +250,8 @@ fn build_error(e: &Error) -> pw_status {
 /// # Safety
 /// `text` is NULL or points to `len` readable bytes that outlive `'a`.
 unsafe fn text_arg<'a>(text: *const u8, len: usize, name: &str) -> Result<&'a str, pw_status> {
-    if text.is_null() {
-        return if len == 0 { Ok("") } else { Err(null(name)) };
-    }
-    if len > isize::MAX as usize {
-        return Err(fail(
-            pw_status::InvalidArgument,
-            &format!("`{name}` length is over PTRDIFF_MAX"),
-        ));
-    }
-    // SAFETY: not NULL, and the caller promises `len` readable bytes.
-    let bytes = unsafe { std::slice::from_raw_parts(text, len) };
+    // SAFETY: the caller's promise, passed on.
+    let bytes = unsafe { bytes_arg(text, len, name) }?;
     std::str::from_utf8(bytes).map_err(|e| {
         // The offset only: the bytes themselves may be a secret.
         fail(
@@ -232,6 +262,24 @@ unsafe fn text_arg<'a>(text: *const u8, len: usize, name: &str) -> Result<&'a st
             ),
         )
     })
+}
+
+/// Reads `bytes`/`len` as raw bytes. NULL with length 0 is empty.
+///
+/// # Safety
+/// `bytes` is NULL or points to `len` readable bytes that outlive `'a`.
+unsafe fn bytes_arg<'a>(bytes: *const u8, len: usize, name: &str) -> Result<&'a [u8], pw_status> {
+    if bytes.is_null() {
+        return if len == 0 { Ok(&[]) } else { Err(null(name)) };
+    }
+    if len > isize::MAX as usize {
+        return Err(fail(
+            pw_status::InvalidArgument,
+            &format!("`{name}` length is over PTRDIFF_MAX"),
+        ));
+    }
+    // SAFETY: not NULL, and the caller promises `len` readable bytes.
+    Ok(unsafe { std::slice::from_raw_parts(bytes, len) })
 }
 
 /// Reads a NUL-terminated path.
@@ -299,6 +347,7 @@ fn status_cstr(status: u32) -> &'static CStr {
         7 => c"a rule pack file or folder could not be read",
         8 => c"the firewall could not be built",
         9 => c"internal error: promptwall panicked",
+        10 => c"the firewall has no quota",
         _ => c"unknown status",
     }
 }
@@ -416,6 +465,214 @@ pub extern "C" fn pw_firewall_free(fw: *mut pw_firewall) {
         if !fw.is_null() {
             // SAFETY: made by Box::into_raw in a `pw_firewall_new_*` function, freed once.
             drop(unsafe { Box::from_raw(fw) });
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Options: firewalls with more than rule files and a policy.
+
+/// Makes options that build what `pw_firewall_new_default` builds: the built-in rules and the
+/// default policy, nothing protected, no quota. The `pw_options_*` functions add to them;
+/// `pw_firewall_new_with_options` builds.
+///
+/// On success, `*out` receives options to release with `pw_options_free`.
+#[no_mangle]
+pub extern "C" fn pw_options_new(out: *mut *mut pw_options) -> pw_status {
+    boundary(pw_status::Panic, || {
+        if out.is_null() {
+            return null("out");
+        }
+        let opts = Box::new(pw_options::default());
+        // SAFETY: checked not NULL; the caller promises it is writable.
+        unsafe { write(out, Box::into_raw(opts)) };
+        pw_status::Ok
+    })
+}
+
+/// Releases options. NULL does nothing. Firewalls built from them are not affected.
+#[no_mangle]
+pub extern "C" fn pw_options_free(opts: *mut pw_options) {
+    boundary((), || {
+        if !opts.is_null() {
+            // SAFETY: made by Box::into_raw in `pw_options_new`, freed once.
+            drop(unsafe { Box::from_raw(opts) });
+        }
+    })
+}
+
+/// Runs `f` on the options behind `opts`, inside the panic boundary.
+fn with_options(opts: *mut pw_options, f: impl FnOnce(&mut pw_options) -> pw_status) -> pw_status {
+    boundary(pw_status::Panic, || {
+        // SAFETY: the caller promises NULL or live options that no other thread is using.
+        match unsafe { opts.as_mut() } {
+            Some(o) => f(o),
+            None => null("opts"),
+        }
+    })
+}
+
+/// Applies a builder method to the options' builder.
+fn update(o: &mut pw_options, f: impl FnOnce(FirewallBuilder) -> FirewallBuilder) -> pw_status {
+    o.builder = f(std::mem::take(&mut o.builder));
+    pw_status::Ok
+}
+
+/// Whether to start from the built-in rule packs (the default) or from no rules at all.
+#[no_mangle]
+pub extern "C" fn pw_options_default_rules(opts: *mut pw_options, yes: bool) -> pw_status {
+    with_options(opts, |o| update(o, |b| b.default_rules(yes)))
+}
+
+/// Adds a rule pack file, or a folder of `*.toml` packs (a NUL-terminated path), read when a
+/// firewall is built; packs apply in the order added, after the built-in ones.
+#[no_mangle]
+pub extern "C" fn pw_options_rules_path(opts: *mut pw_options, path: *const c_char) -> pw_status {
+    with_options(opts, |o| {
+        // SAFETY: the caller promises NULL or a NUL-terminated string.
+        match unsafe { path_arg(path, "path") } {
+            Ok(p) => update(o, |b| b.rules_path(p)),
+            Err(s) => s,
+        }
+    })
+}
+
+/// Sets the policy file (a NUL-terminated path), read when a firewall is built; without one,
+/// the default policy applies.
+#[no_mangle]
+pub extern "C" fn pw_options_policy_path(opts: *mut pw_options, path: *const c_char) -> pw_status {
+    with_options(opts, |o| {
+        // SAFETY: the caller promises NULL or a NUL-terminated string.
+        match unsafe { path_arg(path, "path") } {
+            Ok(p) => update(o, |b| b.policy_file(p)),
+            Err(s) => s,
+        }
+    })
+}
+
+/// Adds a confidential text (a system prompt, say; `len` bytes of UTF-8) that responses must
+/// not reproduce: a response repeating a stretch of it of at least
+/// `pw_options_protect_min_words` words, verbatim or lightly changed, spaced out or encoded,
+/// gets a `leak.protected-text` finding from `pw_firewall_scan_response`. Call it once per
+/// text.
+#[no_mangle]
+pub extern "C" fn pw_options_protect(
+    opts: *mut pw_options,
+    text: *const u8,
+    len: usize,
+) -> pw_status {
+    with_options(opts, |o| {
+        // SAFETY: the caller promises `len` readable bytes at `text`.
+        match unsafe { text_arg(text, len, "text") } {
+            Ok(t) => update(o, |b| b.protect(t)),
+            Err(s) => s,
+        }
+    })
+}
+
+/// The shortest stretch of a protected text, in words, that counts as a leak (default 8;
+/// about five letters or digits per word, and never fewer than 24 letters).
+#[no_mangle]
+pub extern "C" fn pw_options_protect_min_words(opts: *mut pw_options, words: usize) -> pw_status {
+    with_options(opts, |o| update(o, |b| b.protect_min_words(words)))
+}
+
+/// The secret (`len` bytes, any bytes) from which `pw_firewall_canary` makes tokens and by
+/// which responses are checked for them. Firewalls built with the same secret recognise each
+/// other's canaries (replicas, restarts); without one, each firewall has a random secret of
+/// its own.
+#[no_mangle]
+pub extern "C" fn pw_options_canary_secret(
+    opts: *mut pw_options,
+    secret: *const u8,
+    len: usize,
+) -> pw_status {
+    with_options(opts, |o| {
+        // SAFETY: the caller promises `len` readable bytes at `secret`.
+        match unsafe { bytes_arg(secret, len, "secret") } {
+            Ok(k) => update(o, |b| b.canary_secret(k)),
+            Err(s) => s,
+        }
+    })
+}
+
+/// Adds a canary token made elsewhere (`len` bytes of UTF-8) to look for in responses,
+/// compared on letters and digits only, ignoring case; tokens of fewer than 8 letters and
+/// digits are ignored.
+#[no_mangle]
+pub extern "C" fn pw_options_canary_token(
+    opts: *mut pw_options,
+    token: *const u8,
+    len: usize,
+) -> pw_status {
+    with_options(opts, |o| {
+        // SAFETY: the caller promises `len` readable bytes at `token`.
+        match unsafe { text_arg(token, len, "token") } {
+            Ok(t) => update(o, |b| b.canary_token(t)),
+            Err(s) => s,
+        }
+    })
+}
+
+/// Gives each firewall built from these options a per-key quota, kept in its memory and
+/// checked with `pw_firewall_check_quota`: `requests` requests and `tokens` tokens per
+/// window of `window_ms` milliseconds, each refilling continuously. A limit of 0 means no
+/// limit on that dimension. A `window_ms` of 0 is `PW_STATUS_INVALID_ARGUMENT`. Calling it
+/// again replaces the limits.
+#[no_mangle]
+pub extern "C" fn pw_options_quota(
+    opts: *mut pw_options,
+    requests: u64,
+    tokens: u64,
+    window_ms: u64,
+) -> pw_status {
+    with_options(opts, |o| {
+        let limits = QuotaLimits {
+            requests: (requests > 0).then_some(requests),
+            tokens: (tokens > 0).then_some(tokens),
+            window: Duration::from_millis(window_ms),
+        };
+        // Checked here, where the caller can tell which call was wrong.
+        if let Err(e) = promptwall::quota::InMemoryQuota::new(limits) {
+            return fail(pw_status::InvalidArgument, e.message());
+        }
+        o.quota = Some(limits);
+        pw_status::Ok
+    })
+}
+
+/// Builds a firewall from options. The options are not changed: free them with
+/// `pw_options_free` when no more firewalls are to be built from them.
+///
+/// Errors are those of `pw_firewall_new_from_files`. On success, `*out` receives a firewall
+/// to release with `pw_firewall_free`.
+#[no_mangle]
+pub extern "C" fn pw_firewall_new_with_options(
+    opts: *const pw_options,
+    out: *mut *mut pw_firewall,
+) -> pw_status {
+    boundary(pw_status::Panic, || {
+        // SAFETY: the caller promises NULL or live options.
+        let Some(opts) = (unsafe { opts.as_ref() }) else {
+            return null("opts");
+        };
+        if out.is_null() {
+            return null("out");
+        }
+        let build = || -> Result<Firewall, Error> {
+            let mut b = opts.builder.clone();
+            if let Some(limits) = opts.quota {
+                b = b.quota(limits)?;
+            }
+            b.build()
+        };
+        match build() {
+            Ok(fw) => {
+                // SAFETY: checked not NULL; the caller promises it is writable.
+                unsafe { write(out, boxed_firewall(fw)) };
+                pw_status::Ok
+            }
+            Err(e) => build_error(&e),
         }
     })
 }
@@ -588,7 +845,124 @@ pub extern "C" fn pw_count_tokens(
     })
 }
 
-/// Releases a string returned by `pw_firewall_redact`. NULL does nothing.
+/// Makes a new canary: a token (`pwcanary` and 24 hex digits) and an instruction line carrying
+/// it, to put in a system prompt. From then on, a response holding the token (plain, split,
+/// spaced out or encoded) gets a `leak.canary` finding from `pw_firewall_scan_response`.
+/// Tokens are keyed hashes (see `pw_options_canary_secret`): the firewall keeps no list.
+///
+/// On success, `*token` receives the token and `*instruction` (when `instruction` is not
+/// NULL) the line; both are NUL-terminated strings to release with `pw_string_free`.
+#[no_mangle]
+pub extern "C" fn pw_firewall_canary(
+    fw: *const pw_firewall,
+    token: *mut *mut c_char,
+    instruction: *mut *mut c_char,
+) -> pw_status {
+    boundary(pw_status::Panic, || {
+        if fw.is_null() {
+            return null("fw");
+        }
+        if token.is_null() {
+            return null("token");
+        }
+        // SAFETY: not NULL, and the caller promises a live firewall.
+        let canary = unsafe { &(*fw).fw }.canary();
+        // SAFETY: checked not NULL (token) or skipped (instruction); the caller promises both
+        // are writable.
+        unsafe {
+            write(token, owned_string(canary.token));
+            if !instruction.is_null() {
+                write(instruction, owned_string(canary.instruction));
+            }
+        }
+        pw_status::Ok
+    })
+}
+
+/// The firewall's usage counters since it was built, in the Prometheus text format: scans
+/// per side and action, findings per category and per rule, tokens counted, quota checks
+/// allowed and denied. They never hold scanned text or quota keys.
+///
+/// On success, `*out` receives a NUL-terminated string to release with `pw_string_free`,
+/// and `*out_len` (when `out_len` is not NULL) its length in bytes without the NUL.
+#[no_mangle]
+pub extern "C" fn pw_firewall_metrics_prometheus(
+    fw: *const pw_firewall,
+    out: *mut *mut c_char,
+    out_len: *mut usize,
+) -> pw_status {
+    boundary(pw_status::Panic, || {
+        if fw.is_null() {
+            return null("fw");
+        }
+        if out.is_null() {
+            return null("out");
+        }
+        // SAFETY: not NULL, and the caller promises a live firewall.
+        let text = unsafe { &(*fw).fw }.metrics().to_prometheus();
+        let n = text.len();
+        // SAFETY: checked not NULL (out) or skipped (out_len); the caller promises both are
+        // writable.
+        unsafe {
+            write(out, owned_string(text));
+            if !out_len.is_null() {
+                write(out_len, n);
+            }
+        }
+        pw_status::Ok
+    })
+}
+
+/// Spends `requests` requests and `tokens` tokens of the quota of `key` (`key_len` bytes of
+/// UTF-8: a user id, a hash of an API key, ...) if both fit, and says whether they did.
+/// Safe to call from many threads at once; two threads cannot both spend a key's last request.
+///
+/// On success, `*out` receives the decision. A firewall built without `pw_options_quota` is
+/// `PW_STATUS_NO_QUOTA`.
+#[no_mangle]
+pub extern "C" fn pw_firewall_check_quota(
+    fw: *const pw_firewall,
+    key: *const u8,
+    key_len: usize,
+    requests: u64,
+    tokens: u64,
+    out: *mut pw_quota_decision,
+) -> pw_status {
+    boundary(pw_status::Panic, || {
+        if fw.is_null() {
+            return null("fw");
+        }
+        if out.is_null() {
+            return null("out");
+        }
+        // SAFETY: the caller promises `key_len` readable bytes at `key`.
+        let key = match unsafe { text_arg(key, key_len, "key") } {
+            Ok(k) => k,
+            Err(s) => return s,
+        };
+        // SAFETY: not NULL, and the caller promises a live firewall.
+        let fw = unsafe { &(*fw).fw };
+        let Some(d) = fw.check_quota(key, requests, tokens) else {
+            return fail(
+                pw_status::NoQuota,
+                "the firewall was built without a quota (pw_options_quota)",
+            );
+        };
+        let decision = pw_quota_decision {
+            allowed: d.allowed,
+            retry_after_ms: u64::try_from(d.retry_after.as_nanos().div_ceil(1_000_000))
+                .unwrap_or(u64::MAX),
+            remaining_requests: d.remaining_requests.unwrap_or(PW_QUOTA_UNLIMITED),
+            remaining_tokens: d.remaining_tokens.unwrap_or(PW_QUOTA_UNLIMITED),
+        };
+        // SAFETY: checked not NULL; the caller promises it is writable.
+        unsafe { write(out, decision) };
+        pw_status::Ok
+    })
+}
+
+/// Releases a string returned by `pw_firewall_redact`, `pw_firewall_canary` or
+/// `pw_firewall_metrics_prometheus`. NULL does nothing.
 #[no_mangle]
 pub extern "C" fn pw_string_free(s: *mut c_char) {
     boundary((), || {
@@ -858,6 +1232,7 @@ mod tests {
             pw_status::IoError,
             pw_status::BuildError,
             pw_status::Panic,
+            pw_status::NoQuota,
         ];
         let mut seen = std::collections::HashSet::new();
         for s in all {
@@ -894,9 +1269,47 @@ mod tests {
     }
 
     #[test]
+    fn firewalls_built_from_the_same_options_have_quotas_of_their_own() {
+        let mut opts = std::ptr::null_mut();
+        assert_eq!(pw_options_new(&mut opts), pw_status::Ok);
+        assert_eq!(pw_options_quota(opts, 1, 0, 60_000), pw_status::Ok);
+        let (mut a, mut b) = (std::ptr::null_mut(), std::ptr::null_mut());
+        assert_eq!(pw_firewall_new_with_options(opts, &mut a), pw_status::Ok);
+        assert_eq!(pw_firewall_new_with_options(opts, &mut b), pw_status::Ok);
+        pw_options_free(opts);
+        let key = b"user-1";
+        let mut d = pw_quota_decision {
+            allowed: false,
+            retry_after_ms: 0,
+            remaining_requests: 0,
+            remaining_tokens: 0,
+        };
+        for fw in [a, b] {
+            let s = pw_firewall_check_quota(fw, key.as_ptr(), key.len(), 1, 0, &mut d);
+            assert_eq!(s, pw_status::Ok);
+            assert!(d.allowed);
+            assert_eq!(
+                (d.remaining_requests, d.remaining_tokens),
+                (0, PW_QUOTA_UNLIMITED)
+            );
+        }
+        let s = pw_firewall_check_quota(a, key.as_ptr(), key.len(), 1, 0, &mut d);
+        assert_eq!(s, pw_status::Ok);
+        assert!(!d.allowed);
+        // One request per minute: the next fits in a minute, rounded up to whole ms.
+        assert!(
+            d.retry_after_ms > 59_000 && d.retry_after_ms <= 60_000,
+            "{d:?}"
+        );
+        pw_firewall_free(a);
+        pw_firewall_free(b);
+    }
+
+    #[test]
     fn handles_are_send_and_sync() {
         fn check<T: Send + Sync>() {}
         check::<pw_firewall>();
         check::<pw_verdict>();
+        check::<pw_options>();
     }
 }

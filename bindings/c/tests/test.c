@@ -139,11 +139,11 @@ static void test_version(void) {
 
 static void test_status_and_action_strings(void) {
   uint32_t i, j;
-  for (i = 0; i <= PW_STATUS_PANIC; i++) {
+  for (i = 0; i <= PW_STATUS_NO_QUOTA; i++) {
     CHECK(strcmp(pw_status_str(i), "unknown status") != 0);
     for (j = 0; j < i; j++) CHECK(strcmp(pw_status_str(i), pw_status_str(j)) != 0);
   }
-  CHECK(strcmp(pw_status_str(PW_STATUS_PANIC + 1), "unknown status") == 0);
+  CHECK(strcmp(pw_status_str(PW_STATUS_NO_QUOTA + 1), "unknown status") == 0);
   CHECK(strcmp(pw_status_str(0xffffffffu), "unknown status") == 0);
   CHECK(strcmp(pw_action_str(PW_ACTION_ALLOW), "allow") == 0);
   CHECK(strcmp(pw_action_str(PW_ACTION_FLAG), "flag") == 0);
@@ -524,6 +524,342 @@ static void test_custom_rules_and_policy(void) {
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* Options: protected texts, canaries, metrics, quotas.                                      */
+
+#define SYSTEM_PROMPT                                                                      \
+  "You are the support assistant of Example Bank. Never discuss interest rates for "       \
+  "business accounts, and escalate every complaint about card fees to a human agent."
+
+/* A firewall built from options that `setup` fills in (NULL on failure). */
+static pw_firewall *build_with(void (*setup)(pw_options *)) {
+  pw_options *opts = NULL;
+  pw_firewall *f = NULL;
+  CHECK_STATUS(pw_options_new(&opts), PW_STATUS_OK);
+  if (!opts) return NULL;
+  setup(opts);
+  CHECK_STATUS(pw_firewall_new_with_options(opts, &f), PW_STATUS_OK);
+  pw_options_free(opts);
+  return f;
+}
+
+static pw_verdict *scan_response_with(pw_firewall *f, const char *text) {
+  pw_verdict *v = NULL;
+  CHECK_STATUS(pw_firewall_scan_response(f, u8(text), strlen(text), &v), PW_STATUS_OK);
+  return v;
+}
+
+static void setup_protect(pw_options *opts) {
+  CHECK_STATUS(pw_options_protect(opts, u8(SYSTEM_PROMPT), strlen(SYSTEM_PROMPT)), PW_STATUS_OK);
+  CHECK_STATUS(pw_options_protect_min_words(opts, 8), PW_STATUS_OK);
+}
+
+static void test_protected_text_leaks(void) {
+  /* Case, punctuation and line breaks differ from the protected text: still a leak. */
+  const char *leak =
+      "Sure! My instructions say: never discuss INTEREST RATES for business accounts,\n"
+      "and escalate every complaint about card fees to a human agent.";
+  const char *benign = "Interest rates are set by the bank's board; ask a human agent.";
+  pw_firewall *f = build_with(setup_protect);
+  pw_verdict *v;
+  pw_finding finding;
+  if (!f) return;
+  v = scan_response_with(f, leak);
+  if (v) {
+    CHECK(has_rule(v, "leak.protected-text", &finding));
+    CHECK(strcmp(finding.category, "leak") == 0);
+    CHECK(finding.start < finding.end && finding.end <= strlen(leak));
+    /* The excerpt says what leaked without repeating it. */
+    CHECK(!contains(finding.excerpt, finding.excerpt_len, "escalate every complaint"));
+    CHECK(pw_verdict_action(v) == PW_ACTION_BLOCK);
+  }
+  pw_verdict_free(v);
+  v = scan_response_with(f, benign);
+  if (v) CHECK(!has_rule(v, "leak.protected-text", NULL));
+  pw_verdict_free(v);
+  /* The default firewall protects nothing. */
+  v = scan_response_with(fw, leak);
+  if (v) CHECK(!has_rule(v, "leak.protected-text", NULL));
+  pw_verdict_free(v);
+  pw_firewall_free(f);
+}
+
+static void setup_secret(pw_options *opts) {
+  CHECK_STATUS(pw_options_canary_secret(opts, u8("s3cret\0with nul"), 15), PW_STATUS_OK);
+}
+
+static void setup_other_secret(pw_options *opts) {
+  CHECK_STATUS(pw_options_canary_secret(opts, u8("another secret"), 14), PW_STATUS_OK);
+}
+
+static char *named_token; /* for setup_token */
+static void setup_token(pw_options *opts) {
+  CHECK_STATUS(pw_options_canary_token(opts, u8(named_token), strlen(named_token)), PW_STATUS_OK);
+}
+
+static void test_canary(void) {
+  pw_firewall *a = build_with(setup_secret), *b = build_with(setup_secret);
+  pw_firewall *other = build_with(setup_other_secret), *named = NULL;
+  char *token = NULL, *instruction = NULL, *second = NULL;
+  char response[256];
+  pw_verdict *v;
+  if (!a || !b || !other) goto done;
+  CHECK_STATUS(pw_firewall_canary(a, &token, &instruction), PW_STATUS_OK);
+  if (!token || !instruction) goto done;
+  CHECK(strncmp(token, "pwcanary", 8) == 0 && strlen(token) == 8 + 24);
+  CHECK(strstr(instruction, token) != NULL);
+  /* The instruction is optional; each call makes a new token. */
+  CHECK_STATUS(pw_firewall_canary(a, &second, NULL), PW_STATUS_OK);
+  CHECK(second && strcmp(second, token) != 0);
+
+  snprintf(response, sizeof response, "Here is my hidden marker: %s. Anything else?", token);
+  v = scan_response_with(a, response);
+  if (v) {
+    pw_finding f;
+    CHECK(has_rule(v, "leak.canary", &f));
+    CHECK(f.start == strlen("Here is my hidden marker: ") && f.end == f.start + strlen(token));
+    CHECK(pw_verdict_action(v) == PW_ACTION_BLOCK);
+  }
+  pw_verdict_free(v);
+  /* Another firewall with the same secret knows it; one with another secret does not. */
+  v = scan_response_with(b, response);
+  if (v) CHECK(has_rule(v, "leak.canary", NULL));
+  pw_verdict_free(v);
+  v = scan_response_with(other, response);
+  if (v) CHECK(!has_rule(v, "leak.canary", NULL));
+  pw_verdict_free(v);
+  /* A token named explicitly is found, even spaced out and in upper case. */
+  named_token = token;
+  named = build_with(setup_token);
+  if (named) {
+    char spaced[128];
+    size_t i, n = 0;
+    for (i = 0; token[i] && n + 3 < sizeof spaced; i++) {
+      spaced[n++] = (char)(token[i] >= 'a' && token[i] <= 'z' ? token[i] - 32 : token[i]);
+      spaced[n++] = ' ';
+    }
+    spaced[n] = '\0';
+    v = scan_response_with(named, spaced);
+    if (v) CHECK(has_rule(v, "leak.canary", NULL));
+    pw_verdict_free(v);
+  }
+done:
+  pw_string_free(token);
+  pw_string_free(instruction);
+  pw_string_free(second);
+  pw_firewall_free(a);
+  pw_firewall_free(b);
+  pw_firewall_free(other);
+  pw_firewall_free(named);
+}
+
+static void setup_nothing(pw_options *opts) { (void)opts; }
+
+static void test_metrics_prometheus(void) {
+  pw_firewall *f = build_with(setup_nothing);
+  char *text = NULL;
+  size_t len = 0;
+  int i;
+  if (!f) return;
+  for (i = 0; i < 3; i++) {
+    pw_verdict *v = NULL;
+    CHECK_STATUS(pw_firewall_scan(f, u8(INJECTION), strlen(INJECTION), &v), PW_STATUS_OK);
+    pw_verdict_free(v);
+  }
+  pw_verdict_free(scan_response_with(f, "The key is " AWS_KEY));
+  CHECK_STATUS(pw_firewall_metrics_prometheus(f, &text, &len), PW_STATUS_OK);
+  if (text) {
+    CHECK(strlen(text) == len);
+    CHECK(contains(text, len, "# TYPE promptwall_scans_total counter\n"));
+    CHECK(contains(text, len, "promptwall_scans_total{side=\"prompt\",action=\"block\"} 3\n"));
+    CHECK(contains(text, len, "promptwall_scans_total{side=\"prompt\",action=\"allow\"} 0\n"));
+    CHECK(contains(text, len,
+                   "promptwall_rule_findings_total{rule=\"injection.override.ignore-previous\"} 3\n"));
+    CHECK(contains(text, len, "promptwall_findings_total{category=\"secret\"} 1\n"));
+    CHECK(contains(text, len, "promptwall_quota_checks_total{result=\"denied\"} 0\n"));
+    /* Counters, never text: the key does not appear. */
+    CHECK(!contains(text, len, AWS_KEY));
+  }
+  pw_string_free(text);
+  text = NULL;
+  /* out_len is optional. */
+  CHECK_STATUS(pw_firewall_metrics_prometheus(f, &text, NULL), PW_STATUS_OK);
+  pw_string_free(text);
+  pw_firewall_free(f);
+}
+
+static void setup_quota(pw_options *opts) {
+  CHECK_STATUS(pw_options_quota(opts, 2, 1000, 60000), PW_STATUS_OK);
+}
+
+static void setup_request_quota(pw_options *opts) {
+  CHECK_STATUS(pw_options_quota(opts, 5, 0, 1000), PW_STATUS_OK);
+}
+
+static pw_quota_decision check_quota(pw_firewall *f, const char *key, uint64_t requests,
+                                     uint64_t tokens) {
+  pw_quota_decision d;
+  memset(&d, 0x5a, sizeof d);
+  CHECK_STATUS(pw_firewall_check_quota(f, u8(key), strlen(key), requests, tokens, &d),
+               PW_STATUS_OK);
+  return d;
+}
+
+static void test_quota(void) {
+  pw_firewall *f = build_with(setup_quota), *r = build_with(setup_request_quota);
+  pw_quota_decision d;
+  char *text = NULL;
+  size_t len = 0;
+  if (!f || !r) goto done;
+  d = check_quota(f, "user-1", 1, 100);
+  CHECK(d.allowed && d.retry_after_ms == 0);
+  CHECK(d.remaining_requests == 1 && d.remaining_tokens >= 900 && d.remaining_tokens <= 901);
+  d = check_quota(f, "user-1", 1, 100);
+  CHECK(d.allowed && d.remaining_requests == 0 && d.remaining_tokens >= 800 && d.remaining_tokens <= 801);
+  /* Over the limit: denied, nothing spent, and a time to wait (up to the window). */
+  d = check_quota(f, "user-1", 1, 100);
+  CHECK(!d.allowed);
+  CHECK(d.retry_after_ms > 0 && d.retry_after_ms <= 60000);
+  /* Keys are separate; tokens count too. */
+  d = check_quota(f, "user-2", 1, 1001);
+  CHECK(!d.allowed);
+  d = check_quota(f, "user-2", 1, 1000);
+  CHECK(d.allowed && d.remaining_tokens == 0);
+  /* Keys are text: pointer and length, UTF-8. */
+  d = check_quota(f, "caf\xc3\xa9", 0, 0);
+  CHECK(d.allowed);
+  /* No token limit: PW_QUOTA_UNLIMITED. */
+  d = check_quota(r, "user-1", 1, 1000000);
+  CHECK(d.allowed && d.remaining_requests == 4 && d.remaining_tokens == PW_QUOTA_UNLIMITED);
+  CHECK(PW_QUOTA_UNLIMITED == UINT64_MAX);
+
+  CHECK_STATUS(pw_firewall_metrics_prometheus(f, &text, &len), PW_STATUS_OK);
+  if (text) {
+    CHECK(contains(text, len, "promptwall_quota_checks_total{result=\"allowed\"} 4\n"));
+    CHECK(contains(text, len, "promptwall_quota_checks_total{result=\"denied\"} 2\n"));
+    CHECK(!contains(text, len, "user-1"));
+  }
+  pw_string_free(text);
+
+  /* Bad keys and no quota: a status, and the decision is left alone. */
+  {
+    pw_quota_decision untouched, got;
+    memset(&untouched, 0x5a, sizeof untouched);
+    memcpy(&got, &untouched, sizeof got);
+    CHECK_STATUS(pw_firewall_check_quota(f, u8("\xff"), 1, 1, 0, &got), PW_STATUS_INVALID_UTF8);
+    CHECK_STATUS(pw_firewall_check_quota(fw, u8("user-1"), 6, 1, 0, &got), PW_STATUS_NO_QUOTA);
+    CHECK(strstr(pw_last_error_message(), "quota") != NULL);
+    CHECK(memcmp(&got, &untouched, sizeof got) == 0);
+  }
+done:
+  pw_firewall_free(f);
+  pw_firewall_free(r);
+}
+
+static void test_options_rules_policy_and_errors(void) {
+  char *rules = write_temp("options-custom.toml",
+                           "[[rule]]\n"
+                           "id = \"injection.custom.launch-codes\"\n"
+                           "category = \"injection\"\n"
+                           "severity = \"high\"\n"
+                           "keywords = [\"launch codes\"]\n"
+                           "examples.match = [\"tell me the launch codes\"]\n");
+  char *policy = write_temp("options-policy.toml", "[categories.secret]\naction = \"redact\"\nblock = 1.0\n");
+  const char *launch = "Tell me the LAUNCH CODES";
+  const char *key = "my key is " AWS_KEY;
+  pw_options *opts = NULL, *sentinel = (pw_options *)&opts;
+  pw_firewall *f = NULL;
+  pw_verdict *v = NULL;
+  CHECK(rules && policy);
+  if (!rules || !policy) goto done;
+  CHECK_STATUS(pw_options_new(&opts), PW_STATUS_OK);
+  if (!opts) goto done;
+
+  /* Rules and policy from files, as pw_firewall_new_from_files, without the built-in rules. */
+  CHECK_STATUS(pw_options_default_rules(opts, false), PW_STATUS_OK);
+  CHECK_STATUS(pw_options_rules_path(opts, rules), PW_STATUS_OK);
+  CHECK_STATUS(pw_options_policy_path(opts, policy), PW_STATUS_OK);
+  CHECK_STATUS(pw_firewall_new_with_options(opts, &f), PW_STATUS_OK);
+  if (f) {
+    CHECK_STATUS(pw_firewall_scan(f, u8(launch), strlen(launch), &v), PW_STATUS_OK);
+    if (v) CHECK(has_rule(v, "injection.custom.launch-codes", NULL));
+    pw_verdict_free(v);
+    v = NULL;
+    /* No built-in rules: the key is not found at all. */
+    CHECK_STATUS(pw_firewall_scan(f, u8(key), strlen(key), &v), PW_STATUS_OK);
+    if (v) CHECK(pw_verdict_action(v) == PW_ACTION_ALLOW);
+    pw_verdict_free(v);
+    v = NULL;
+    pw_firewall_free(f);
+    f = NULL;
+  }
+  /* Back on the built-in rules: the policy redacts the key. */
+  CHECK_STATUS(pw_options_default_rules(opts, true), PW_STATUS_OK);
+  CHECK_STATUS(pw_firewall_new_with_options(opts, &f), PW_STATUS_OK);
+  if (f) {
+    CHECK_STATUS(pw_firewall_scan(f, u8(key), strlen(key), &v), PW_STATUS_OK);
+    if (v) CHECK(pw_verdict_action(v) == PW_ACTION_REDACT);
+    pw_verdict_free(v);
+    pw_firewall_free(f);
+    f = NULL;
+  }
+
+  /* Bad arguments are refused where they are given, and change nothing. */
+  CHECK_STATUS(pw_options_quota(opts, 10, 0, 0), PW_STATUS_INVALID_ARGUMENT);
+  CHECK(strstr(pw_last_error_message(), "window") != NULL);
+  CHECK_STATUS(pw_options_protect(opts, u8("caf\xff"), 4), PW_STATUS_INVALID_UTF8);
+  CHECK_STATUS(pw_options_canary_token(opts, u8("\xc3"), 1), PW_STATUS_INVALID_UTF8);
+  CHECK_STATUS(pw_options_protect(opts, NULL, 3), PW_STATUS_NULL_PARAMETER);
+  CHECK_STATUS(pw_options_canary_secret(opts, NULL, 3), PW_STATUS_NULL_PARAMETER);
+  CHECK_STATUS(pw_options_canary_secret(opts, NULL, 0), PW_STATUS_OK);
+  CHECK_STATUS(pw_options_rules_path(opts, NULL), PW_STATUS_NULL_PARAMETER);
+  CHECK_STATUS(pw_options_policy_path(opts, NULL), PW_STATUS_NULL_PARAMETER);
+  CHECK_STATUS(pw_firewall_new_with_options(opts, &f), PW_STATUS_OK);
+  pw_firewall_free(f);
+  f = NULL;
+
+  /* Files are read when a firewall is built: a missing one fails then, as with from_files. */
+  CHECK_STATUS(pw_options_rules_path(opts, "/nonexistent/promptwall/rules.toml"), PW_STATUS_OK);
+  CHECK_STATUS(pw_firewall_new_with_options(opts, &f), PW_STATUS_IO_ERROR);
+  CHECK(strstr(pw_last_error_message(), "/nonexistent/promptwall/rules.toml") != NULL);
+  CHECK(f == NULL);
+
+  /* NULL handles. */
+  CHECK_STATUS(pw_options_new(NULL), PW_STATUS_NULL_PARAMETER);
+  CHECK_STATUS(pw_options_protect(NULL, u8("x"), 1), PW_STATUS_NULL_PARAMETER);
+  CHECK(strstr(pw_last_error_message(), "opts") != NULL);
+  CHECK_STATUS(pw_options_protect_min_words(NULL, 8), PW_STATUS_NULL_PARAMETER);
+  CHECK_STATUS(pw_options_canary_secret(NULL, u8("x"), 1), PW_STATUS_NULL_PARAMETER);
+  CHECK_STATUS(pw_options_canary_token(NULL, u8("x"), 1), PW_STATUS_NULL_PARAMETER);
+  CHECK_STATUS(pw_options_quota(NULL, 1, 1, 1), PW_STATUS_NULL_PARAMETER);
+  CHECK_STATUS(pw_options_default_rules(NULL, true), PW_STATUS_NULL_PARAMETER);
+  CHECK_STATUS(pw_options_rules_path(NULL, "x"), PW_STATUS_NULL_PARAMETER);
+  CHECK_STATUS(pw_options_policy_path(NULL, "x"), PW_STATUS_NULL_PARAMETER);
+  CHECK_STATUS(pw_firewall_new_with_options(NULL, &f), PW_STATUS_NULL_PARAMETER);
+  CHECK_STATUS(pw_firewall_new_with_options(opts, NULL), PW_STATUS_NULL_PARAMETER);
+  CHECK(f == NULL);
+  {
+    char *s = (char *)&sentinel, *t = (char *)&sentinel;
+    pw_quota_decision d;
+    size_t n = 7;
+    CHECK_STATUS(pw_firewall_canary(NULL, &s, &t), PW_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(pw_firewall_canary(fw, NULL, &t), PW_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(pw_firewall_metrics_prometheus(NULL, &s, &n), PW_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(pw_firewall_metrics_prometheus(fw, NULL, &n), PW_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(pw_firewall_check_quota(NULL, u8("k"), 1, 1, 0, &d), PW_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(pw_firewall_check_quota(fw, u8("k"), 1, 1, 0, NULL), PW_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(pw_firewall_check_quota(fw, NULL, 1, 1, 0, &d), PW_STATUS_NULL_PARAMETER);
+    CHECK(s == (char *)&sentinel && t == (char *)&sentinel && n == 7);
+  }
+  pw_options_free(NULL);
+done:
+  pw_options_free(opts);
+  if (rules) remove(rules);
+  if (policy) remove(policy);
+  free(rules);
+  free(policy);
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* Threads: 8 threads scan with one firewall; every verdict must equal the one-thread one.  */
 
 #define N_THREADS 8
@@ -890,6 +1226,11 @@ int main(int argc, char **argv) {
   run("8 threads share one firewall", test_threads);
   run("last error is per thread", test_last_error_is_per_thread);
   run("count tokens", test_count_tokens);
+  run("options: protected text leaks", test_protected_text_leaks);
+  run("options: canary", test_canary);
+  run("options: rules, policy and errors", test_options_rules_policy_and_errors);
+  run("metrics in prometheus format", test_metrics_prometheus);
+  run("quota", test_quota);
   run_conformance(argv[1]);
   pw_firewall_free(fw);
   printf("%d passed, %d failed\n", passed, failed);

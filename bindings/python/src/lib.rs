@@ -7,12 +7,13 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use promptwall as pw;
 use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
 
 /// Texts a batch worker claims at a time: small enough to balance uneven texts, large enough
 /// that the shared counter is not contended.
@@ -21,10 +22,17 @@ const BATCH_CHUNK: usize = 8;
 /// Most threads one `scan_batch` call starts.
 const MAX_BATCH_THREADS: usize = 256;
 
-/// Version of the pickled state of a `Firewall`.
-const STATE_VERSION: u32 = 1;
+/// Version of the pickled state of a `Firewall`: 2 added protected texts, canaries and the
+/// quota's limits. States of version 1 are still read.
+const STATE_VERSION: u32 = 2;
 
 static RULE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static QUOTA: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static QUOTA_DECISION: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static CANARY: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+// The default of `protect_min_words` is written out in the signatures (for the stubs).
+const _: () = assert!(pw::DEFAULT_MIN_WORDS == 8);
 
 /// Converts an engine error: `RuleError` for rule packs and policies, `OSError` for files.
 fn engine_error(py: Python<'_>, e: &pw::Error) -> PyErr {
@@ -92,8 +100,8 @@ fn paths_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// One TOML text, or an iterable of them.
-fn texts_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
+/// One str, or an iterable of them; `name` is the argument's name, for errors.
+fn texts_arg(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Vec<String>> {
     let Some(obj) = obj else {
         return Ok(Vec::new());
     };
@@ -103,13 +111,13 @@ fn texts_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
     let mut out = Vec::new();
     for (i, item) in obj
         .try_iter()
-        .map_err(|_| PyTypeError::new_err("rules must be a str or an iterable of str"))?
+        .map_err(|_| PyTypeError::new_err(format!("{name} must be a str or an iterable of str")))?
         .enumerate()
     {
         let item = item?;
         let s = item.cast::<PyString>().map_err(|_| {
             PyTypeError::new_err(format!(
-                "rules[{i}] must be a str, not {}",
+                "{name}[{i}] must be a str, not {}",
                 type_name(&item)
             ))
         })?;
@@ -125,16 +133,169 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
+/// What a firewall was built with besides its packs and policy: kept as given, so that a
+/// pickle can carry it (the engine keeps only what it compiled from it).
+#[derive(Clone, Debug, PartialEq)]
+struct Options {
+    protect: Vec<String>,
+    protect_min_words: usize,
+    canary_secret: Option<Vec<u8>>,
+    canary_tokens: Vec<String>,
+    quota: Option<pw::quota::QuotaLimits>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            protect: Vec::new(),
+            protect_min_words: pw::DEFAULT_MIN_WORDS,
+            canary_secret: None,
+            canary_tokens: Vec::new(),
+            quota: None,
+        }
+    }
+}
+
+impl Options {
+    /// Reads the keyword arguments shared by the constructors.
+    fn from_args(
+        protect: Option<&Bound<'_, PyAny>>,
+        protect_min_words: usize,
+        canary_secret: Option<&Bound<'_, PyAny>>,
+        canary_tokens: Option<&Bound<'_, PyAny>>,
+        quota: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Options> {
+        let canary_secret = match canary_secret {
+            None => None,
+            Some(s) => {
+                if let Ok(s) = s.cast::<PyString>() {
+                    Some(s.to_str()?.as_bytes().to_vec())
+                } else if let Ok(b) = s.cast::<PyBytes>() {
+                    Some(b.as_bytes().to_vec())
+                } else {
+                    return Err(PyTypeError::new_err(format!(
+                        "canary_secret must be a str or bytes, not {}",
+                        type_name(s)
+                    )));
+                }
+            }
+        };
+        let quota = match quota {
+            None => None,
+            Some(q) => Some(quota_limits(q)?),
+        };
+        Ok(Options {
+            protect: texts_arg(protect, "protect")?,
+            protect_min_words,
+            canary_secret,
+            canary_tokens: texts_arg(canary_tokens, "canary_tokens")?,
+            quota,
+        })
+    }
+
+    /// Adds the options to a builder.
+    fn apply(&self, mut b: pw::FirewallBuilder) -> Result<pw::FirewallBuilder, pw::Error> {
+        for t in &self.protect {
+            b = b.protect(t.as_str());
+        }
+        b = b.protect_min_words(self.protect_min_words);
+        if let Some(s) = &self.canary_secret {
+            b = b.canary_secret(s);
+        }
+        for t in &self.canary_tokens {
+            b = b.canary_token(t.as_str());
+        }
+        if let Some(limits) = self.quota {
+            b = b.quota(limits)?;
+        }
+        Ok(b)
+    }
+
+    /// Adds the options to a pickled state.
+    fn save(&self, state: &Bound<'_, PyDict>) -> PyResult<()> {
+        let py = state.py();
+        state.set_item("protect", &self.protect)?;
+        state.set_item("protect_min_words", self.protect_min_words)?;
+        state.set_item(
+            "canary_secret",
+            self.canary_secret.as_deref().map(|s| PyBytes::new(py, s)),
+        )?;
+        state.set_item("canary_tokens", &self.canary_tokens)?;
+        // The window in nanoseconds: exact, where float seconds might not be.
+        let quota = self
+            .quota
+            .map(|q| (q.requests, q.tokens, q.window.as_nanos()));
+        state.set_item("quota", quota)?;
+        Ok(())
+    }
+
+    /// Reads the options of a pickled state (none in a state of version 1).
+    fn load(state: &Bound<'_, PyDict>) -> PyResult<Options> {
+        let mut o = Options::default();
+        if let Some(v) = state.get_item("protect")? {
+            o.protect = v.extract()?;
+        }
+        if let Some(v) = state.get_item("protect_min_words")? {
+            o.protect_min_words = v.extract()?;
+        }
+        if let Some(v) = state.get_item("canary_secret")? {
+            o.canary_secret = v.extract()?;
+        }
+        if let Some(v) = state.get_item("canary_tokens")? {
+            o.canary_tokens = v.extract()?;
+        }
+        if let Some(v) = state.get_item("quota")? {
+            let q: Option<(Option<u64>, Option<u64>, u128)> = v.extract()?;
+            o.quota =
+                match q {
+                    None => None,
+                    Some((requests, tokens, nanos)) => Some(pw::quota::QuotaLimits {
+                        requests,
+                        tokens,
+                        window: Duration::from_nanos(u64::try_from(nanos).map_err(|_| {
+                            PyValueError::new_err("bad Firewall state: quota window")
+                        })?),
+                    }),
+                };
+        }
+        Ok(o)
+    }
+}
+
+/// The limits of a `promptwall.Quota` (which checked its values when made).
+fn quota_limits(q: &Bound<'_, PyAny>) -> PyResult<pw::quota::QuotaLimits> {
+    let py = q.py();
+    let cls = QUOTA.import(py, "promptwall._types", "Quota")?;
+    if !q.is_instance(cls)? {
+        return Err(PyTypeError::new_err(format!(
+            "quota must be a promptwall.Quota, not {}",
+            type_name(q)
+        )));
+    }
+    let window: f64 = q.getattr("window")?.extract()?;
+    let window = Duration::try_from_secs_f64(window).map_err(|_| {
+        PyValueError::new_err(format!(
+            "quota window must be a positive number of seconds, not {window}"
+        ))
+    })?;
+    Ok(pw::quota::QuotaLimits {
+        requests: q.getattr("requests")?.extract()?,
+        tokens: q.getattr("tokens")?.extract()?,
+        window,
+    })
+}
+
 /// A prompt firewall: compiled rules and a policy, shared by any number of threads.
 #[pyclass(frozen, module = "promptwall", name = "Firewall")]
 struct Firewall {
     fw: pw::Firewall,
+    opts: Options,
 }
 
 impl Firewall {
-    fn build(py: Python<'_>, builder: pw::FirewallBuilder) -> PyResult<Firewall> {
-        match py.detach(|| builder.build()) {
-            Ok(fw) => Ok(Firewall { fw }),
+    fn build(py: Python<'_>, builder: pw::FirewallBuilder, opts: Options) -> PyResult<Firewall> {
+        match py.detach(|| opts.apply(builder)?.build()) {
+            Ok(fw) => Ok(Firewall { fw, opts }),
             Err(e) => Err(engine_error(py, &e)),
         }
     }
@@ -153,20 +314,54 @@ impl Firewall {
 impl Firewall {
     /// A firewall with the built-in rules and the default policy.
     #[new]
-    fn new(py: Python<'_>) -> PyResult<Self> {
-        Firewall::build(py, pw::Firewall::builder())
+    #[pyo3(signature = (
+        *, protect = None, protect_min_words = 8, canary_secret = None, canary_tokens = None,
+        quota = None
+    ))]
+    fn new(
+        py: Python<'_>,
+        protect: Option<&Bound<'_, PyAny>>,
+        protect_min_words: usize,
+        canary_secret: Option<&Bound<'_, PyAny>>,
+        canary_tokens: Option<&Bound<'_, PyAny>>,
+        quota: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let opts = Options::from_args(
+            protect,
+            protect_min_words,
+            canary_secret,
+            canary_tokens,
+            quota,
+        )?;
+        Firewall::build(py, pw::Firewall::builder(), opts)
     }
 
     /// A firewall from rule-pack files or folders and a policy file.
     #[classmethod]
-    #[pyo3(signature = (rules = None, policy = None, *, default_rules = true))]
+    #[pyo3(signature = (
+        rules = None, policy = None, *, default_rules = true, protect = None,
+        protect_min_words = 8, canary_secret = None, canary_tokens = None, quota = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn from_files(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
         rules: Option<&Bound<'_, PyAny>>,
         policy: Option<PathBuf>,
         default_rules: bool,
+        protect: Option<&Bound<'_, PyAny>>,
+        protect_min_words: usize,
+        canary_secret: Option<&Bound<'_, PyAny>>,
+        canary_tokens: Option<&Bound<'_, PyAny>>,
+        quota: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let opts = Options::from_args(
+            protect,
+            protect_min_words,
+            canary_secret,
+            canary_tokens,
+            quota,
+        )?;
         let mut b = pw::Firewall::builder().default_rules(default_rules);
         for p in paths_arg(rules)? {
             check_path(&p)?;
@@ -176,26 +371,42 @@ impl Firewall {
             check_path(&p)?;
             b = b.policy_file(p);
         }
-        Firewall::build(py, b)
+        Firewall::build(py, b, opts)
     }
 
     /// A firewall from rule packs and a policy given as TOML text.
     #[classmethod]
-    #[pyo3(signature = (rules = None, policy = None, *, default_rules = true))]
+    #[pyo3(signature = (
+        rules = None, policy = None, *, default_rules = true, protect = None,
+        protect_min_words = 8, canary_secret = None, canary_tokens = None, quota = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn from_toml(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
         rules: Option<&Bound<'_, PyAny>>,
         policy: Option<&str>,
         default_rules: bool,
+        protect: Option<&Bound<'_, PyAny>>,
+        protect_min_words: usize,
+        canary_secret: Option<&Bound<'_, PyAny>>,
+        canary_tokens: Option<&Bound<'_, PyAny>>,
+        quota: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let packs: Vec<(String, String)> = texts_arg(rules)?
+        let opts = Options::from_args(
+            protect,
+            protect_min_words,
+            canary_secret,
+            canary_tokens,
+            quota,
+        )?;
+        let packs: Vec<(String, String)> = texts_arg(rules, "rules")?
             .into_iter()
             .enumerate()
             .map(|(i, t)| (format!("rules[{i}]"), t))
             .collect();
         let policy = policy.map(|p| ("policy".to_string(), p.to_string()));
-        Firewall::from_parts(py, default_rules, packs, policy)
+        Firewall::from_parts(py, default_rules, packs, policy, opts)
     }
 
     /// Rebuilds a pickled firewall (see `__reduce__`).
@@ -211,7 +422,7 @@ impl Firewall {
                 .ok_or_else(|| PyValueError::new_err(format!("Firewall state lacks `{k}`")))
         };
         let version: u32 = get("version")?.extract()?;
-        if version != STATE_VERSION {
+        if !(1..=STATE_VERSION).contains(&version) {
             return Err(PyValueError::new_err(format!(
                 "Firewall state version {version} is not supported (expected {STATE_VERSION})"
             )));
@@ -219,11 +430,13 @@ impl Firewall {
         let default_rules: bool = get("default_rules")?.extract()?;
         let packs: Vec<(String, String)> = get("packs")?.extract()?;
         let policy: Option<(String, String)> = get("policy")?.extract()?;
-        Firewall::from_parts(py, default_rules, packs, policy)
+        let opts = Options::load(state)?;
+        Firewall::from_parts(py, default_rules, packs, policy, opts)
     }
 
-    /// Pickles as the built-in flag, the other packs' TOML and the policy's TOML; the
-    /// firewall is compiled again when unpickled.
+    /// Pickles as the built-in flag, the other packs' TOML, the policy's TOML and the options
+    /// as given (protected texts, canary secret and tokens, quota limits); the firewall is
+    /// compiled again when unpickled, with fresh metrics and a fresh quota.
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyDict>,))> {
@@ -236,6 +449,7 @@ impl Firewall {
         state.set_item("packs", packs)?;
         let policy = fw.policy().text.as_deref().map(|t| ("policy", t));
         state.set_item("policy", policy)?;
+        slf.get().opts.save(&state)?;
         Ok((slf.get_type().getattr("_from_state")?, (state,)))
     }
 
@@ -302,6 +516,82 @@ impl Firewall {
         py.detach(|| self.fw.redact(text))
     }
 
+    /// A new canary token and an instruction line carrying it, to put in a system prompt;
+    /// responses holding the token get a `leak.canary` finding.
+    fn canary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.fw.canary();
+        CANARY
+            .import(py, "promptwall._types", "Canary")?
+            .call1((c.token, c.instruction))
+    }
+
+    /// Spends `requests` requests and `tokens` tokens of `key`'s quota if both fit; `None`
+    /// when the firewall has no quota.
+    #[pyo3(signature = (key, requests = 1, tokens = 0))]
+    fn check_quota<'py>(
+        &self,
+        py: Python<'py>,
+        key: &str,
+        requests: u64,
+        tokens: u64,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        // A few hundred nanoseconds under a sharded lock: not worth releasing the GIL for.
+        let Some(d) = self.fw.check_quota(key, requests, tokens) else {
+            return Ok(None);
+        };
+        let cls = QUOTA_DECISION.import(py, "promptwall._types", "QuotaDecision")?;
+        let args = (
+            d.allowed,
+            d.retry_after.as_secs_f64(),
+            d.remaining_requests,
+            d.remaining_tokens,
+        );
+        cls.call1(args).map(Some)
+    }
+
+    /// The usage counters since the firewall was built, as a dict.
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let m = self.fw.metrics();
+        let d = PyDict::new(py);
+        let scans = PyDict::new(py);
+        for (side, action, n) in &m.scans {
+            let side = match side {
+                pw::Side::Prompt => "prompt",
+                pw::Side::Response => "response",
+                pw::Side::Both => "both",
+            };
+            let per_side = match scans.get_item(side)? {
+                Some(p) => p.cast_into::<PyDict>()?,
+                None => {
+                    let p = PyDict::new(py);
+                    scans.set_item(side, &p)?;
+                    p
+                }
+            };
+            per_side.set_item(action.as_str(), n)?;
+        }
+        d.set_item("scans", scans)?;
+        let by_category = PyDict::new(py);
+        for (c, n) in &m.findings_by_category {
+            by_category.set_item(c.as_str(), n)?;
+        }
+        d.set_item("findings_by_category", by_category)?;
+        let by_rule = PyDict::new(py);
+        for (r, n) in &m.findings_by_rule {
+            by_rule.set_item(r, n)?;
+        }
+        d.set_item("findings_by_rule", by_rule)?;
+        d.set_item("tokens_counted", m.tokens_counted)?;
+        d.set_item("quota_allowed", m.quota_allowed)?;
+        d.set_item("quota_denied", m.quota_denied)?;
+        Ok(d)
+    }
+
+    /// The usage counters in the Prometheus text format.
+    fn metrics_prometheus(&self) -> String {
+        self.fw.metrics().to_prometheus()
+    }
+
     /// Seconds that `n` engine scans of `text` take with no Python in between: the baseline
     /// that `bench/overhead.py` subtracts, measured in the same process and build.
     fn _engine_scan_seconds(&self, py: Python<'_>, text: &str, n: u32) -> f64 {
@@ -360,6 +650,7 @@ impl Firewall {
         default_rules: bool,
         packs: Vec<(String, String)>,
         policy: Option<(String, String)>,
+        opts: Options,
     ) -> PyResult<Self> {
         let build = || -> Result<pw::Firewall, pw::Error> {
             let mut b = pw::Firewall::builder().default_rules(default_rules);
@@ -369,10 +660,10 @@ impl Firewall {
             if let Some((source, text)) = &policy {
                 b = b.policy(pw::Policy::from_toml(text, source)?);
             }
-            b.build()
+            opts.apply(b)?.build()
         };
         match py.detach(build) {
-            Ok(fw) => Ok(Firewall { fw }),
+            Ok(fw) => Ok(Firewall { fw, opts }),
             Err(e) => Err(engine_error(py, &e)),
         }
     }

@@ -17,6 +17,7 @@ own text.
 from typing import Literal
 
 from promptwall._errors import RuleError
+from promptwall._types import Canary, Metrics, Quota, QuotaDecision
 from promptwall._promptwall import (
     ACTIONS,
     CATEGORIES,
@@ -36,10 +37,14 @@ __all__ = [
     "ACTIONS",
     "CATEGORIES",
     "Action",
+    "Canary",
     "Category",
     "Encoding",
     "Finding",
     "Firewall",
+    "Metrics",
+    "Quota",
+    "QuotaDecision",
     "RuleError",
     "Severity",
     "Verdict",

@@ -2,7 +2,8 @@
 
 import os
 from collections.abc import Iterable
-from typing import Any, ClassVar, Literal, final
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, NamedTuple, TypedDict, final
 
 from typing_extensions import Self, TypeAlias
 
@@ -26,10 +27,14 @@ __all__ = [
     "ACTIONS",
     "CATEGORIES",
     "Action",
+    "Canary",
     "Category",
     "Encoding",
     "Finding",
     "Firewall",
+    "Metrics",
+    "Quota",
+    "QuotaDecision",
     "RuleError",
     "Severity",
     "Verdict",
@@ -64,6 +69,58 @@ class RuleError(ValueError):
         message: str | None = None,
     ) -> None: ...
 
+@dataclass(frozen=True)
+class Quota:
+    """Per-key limits for ``Firewall.check_quota``: ``requests`` requests and ``tokens``
+    tokens per ``window`` seconds, each refilling continuously. ``None`` is no limit.
+
+    Raises ``ValueError`` for a limit under 1 or a window that is not a positive number.
+    """
+
+    requests: int | None = None
+    """Requests per window."""
+    tokens: int | None = None
+    """Tokens per window."""
+    window: float = 60.0
+    """The window, in seconds."""
+    def __post_init__(self) -> None: ...
+
+class QuotaDecision(NamedTuple):
+    """The answer of ``Firewall.check_quota``."""
+
+    allowed: bool
+    """Whether the request may go ahead (its cost was then spent; a denied one spends nothing)."""
+    retry_after: float
+    """When denied: seconds until the same request would be allowed; 0.0 when allowed."""
+    remaining_requests: int | None
+    """Requests left in the window after this one; ``None`` when requests have no limit."""
+    remaining_tokens: int | None
+    """Tokens left in the window after this one; ``None`` when tokens have no limit."""
+
+class Canary(NamedTuple):
+    """A canary token, and a line carrying it to put in a system prompt."""
+
+    token: str
+    """``pwcanary`` and 24 hex digits."""
+    instruction: str
+    """A ready-to-embed instruction line (an HTML comment) holding the token."""
+
+class Metrics(TypedDict):
+    """The usage counters of a firewall since it was built (``Firewall.metrics()``)."""
+
+    scans: dict[Literal["prompt", "response"], dict[Action, int]]
+    """Scans per side and resulting action."""
+    findings_by_category: dict[Category, int]
+    """Findings listed in verdicts, per category."""
+    findings_by_rule: dict[str, int]
+    """Findings listed in verdicts, per rule id (every rule in force)."""
+    tokens_counted: int
+    """Tokens counted exactly (when a token limit made the engine count)."""
+    quota_allowed: int
+    """Quota checks that allowed the request."""
+    quota_denied: int
+    """Quota checks that denied it."""
+
 @final
 class Firewall:
     """A prompt firewall: compiled rules and a policy.
@@ -71,9 +128,30 @@ class Firewall:
     Build it once and share it: it is immutable, every scan releases the GIL, and any number
     of threads may scan with one firewall at once. It pickles (it is compiled again from its
     rule packs and policy when unpickled), so it can be sent to worker processes.
+
+    Every constructor takes the same keyword-only options for responses and quotas:
+
+    - ``protect``: confidential texts (a system prompt, say; one ``str`` or several) that
+      ``scan_response`` reports as ``leak.protected-text`` when a response reproduces a
+      stretch of ``protect_min_words`` words of one (default 8), verbatim or lightly changed,
+      spaced out or encoded;
+    - ``canary_secret``: the secret (``str`` or ``bytes``) that ``canary()`` tokens are made
+      and recognised with; firewalls with the same secret recognise each other's canaries;
+    - ``canary_tokens``: canary tokens made elsewhere, to look for in responses;
+    - ``quota``: a ``Quota`` of per-key limits for ``check_quota``.
+
+    The options survive pickling; the quota's spending and the metrics start afresh.
     """
 
-    def __new__(cls) -> Self:
+    def __new__(
+        cls,
+        *,
+        protect: str | Iterable[str] | None = None,
+        protect_min_words: int = 8,
+        canary_secret: str | bytes | None = None,
+        canary_tokens: str | Iterable[str] | None = None,
+        quota: Quota | None = None,
+    ) -> Self:
         """A firewall with the built-in rules and the default policy."""
 
     @classmethod
@@ -83,6 +161,11 @@ class Firewall:
         policy: _StrPath | None = None,
         *,
         default_rules: bool = True,
+        protect: str | Iterable[str] | None = None,
+        protect_min_words: int = 8,
+        canary_secret: str | bytes | None = None,
+        canary_tokens: str | Iterable[str] | None = None,
+        quota: Quota | None = None,
     ) -> Self:
         """A firewall from rule-pack files or folders (every ``*.toml`` in them) and a policy file.
 
@@ -97,6 +180,11 @@ class Firewall:
         policy: str | None = None,
         *,
         default_rules: bool = True,
+        protect: str | Iterable[str] | None = None,
+        protect_min_words: int = 8,
+        canary_secret: str | bytes | None = None,
+        canary_tokens: str | Iterable[str] | None = None,
+        quota: Quota | None = None,
     ) -> Self:
         """A firewall from rule packs and a policy given as TOML text.
 
@@ -124,6 +212,27 @@ class Firewall:
 
     def redact(self, text: str) -> str:
         """``text`` with every secret and personal-data span replaced by ``[REDACTED:<rule-id>]``."""
+
+    def canary(self) -> Canary:
+        """A new canary token and an instruction line carrying it, to put in a system prompt.
+
+        From then on, a response holding the token (plain, split, spaced out or encoded) gets
+        a ``leak.canary`` finding. Tokens are keyed hashes (see ``canary_secret``): the
+        firewall keeps no list.
+        """
+
+    def check_quota(self, key: str, requests: int = 1, tokens: int = 0) -> QuotaDecision | None:
+        """Spends ``requests`` requests and ``tokens`` tokens of ``key``'s quota if both fit.
+
+        ``None`` when the firewall has no quota. Thread-safe: two threads cannot both spend
+        a key's last request.
+        """
+
+    def metrics(self) -> Metrics:
+        """The usage counters since the firewall was built (a new dict on each call)."""
+
+    def metrics_prometheus(self) -> str:
+        """The usage counters in the Prometheus text exposition format."""
 
     @property
     def rules(self) -> list[str]:
