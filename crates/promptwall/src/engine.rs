@@ -676,20 +676,13 @@ impl Firewall {
         self.collect(&mut scan, scanned);
         if side == Side::Prompt && self.policy.category(Category::Abuse).enabled {
             for f in crate::abuse::check(scanned) {
-                let ov = self.policy.rules.get(f.rule);
-                if ov.and_then(|o| o.enabled) == Some(false) {
-                    continue;
-                }
-                scan.findings.push(Finding {
-                    rule: Arc::from(f.rule),
-                    category: Category::Abuse,
-                    severity: Severity::Medium,
-                    score: ov.and_then(|o| o.score).unwrap_or(f.score),
-                    start: f.start,
-                    end: f.end,
-                    view: Cow::Borrowed("raw"),
-                    excerpt: f.excerpt,
-                });
+                self.push_builtin(
+                    &mut scan.findings,
+                    (f.rule, Category::Abuse, Severity::Medium, f.score),
+                    (f.start, f.end),
+                    Cow::Borrowed("raw"),
+                    f.excerpt,
+                );
             }
         }
         let v = self.verdict(text, side, scan.findings, counted);
@@ -814,22 +807,42 @@ impl Firewall {
                 format!("{} letters under stacked combining marks", h.zalgo_clusters),
             ));
         }
-        for (id, (start, end), excerpt) in found {
-            let ov = self.policy.rules.get(id);
-            if ov.and_then(|o| o.enabled) == Some(false) {
-                continue;
-            }
-            scan.findings.push(Finding {
-                rule: Arc::from(id),
-                category: Category::Injection,
-                severity: Severity::Low,
-                score: ov.and_then(|o| o.score).unwrap_or(HIDDEN_SCORE),
-                start,
-                end,
-                view: Cow::Borrowed("normalized"),
+        for (id, span, excerpt) in found {
+            self.push_builtin(
+                &mut scan.findings,
+                (id, Category::Injection, Severity::Low, HIDDEN_SCORE),
+                span,
+                Cow::Borrowed("normalized"),
                 excerpt,
-            });
+            );
         }
+    }
+
+    /// Pushes a finding of a rule built into the engine (`id`, category, severity, default
+    /// score), unless the policy disables that rule; a score the policy gives it replaces
+    /// the default.
+    fn push_builtin(
+        &self,
+        findings: &mut Vec<Finding>,
+        (id, category, severity, score): (&'static str, Category, Severity, f64),
+        (start, end): (usize, usize),
+        view: Cow<'static, str>,
+        excerpt: String,
+    ) {
+        let ov = self.policy.rules.get(id);
+        if ov.and_then(|o| o.enabled) == Some(false) {
+            return;
+        }
+        findings.push(Finding {
+            rule: Arc::from(id),
+            category,
+            severity,
+            score: ov.and_then(|o| o.score).unwrap_or(score),
+            start,
+            end,
+            view,
+            excerpt,
+        });
     }
 
     /// Runs the keyword automaton over one normalised view, then the gated rules: those of
@@ -941,21 +954,14 @@ impl Firewall {
                 "a canary token".to_string(),
             ));
         }
-        for (id, score, (start, end), excerpt) in found {
-            let ov = self.policy.rules.get(id);
-            if ov.and_then(|o| o.enabled) == Some(false) {
-                continue;
-            }
-            scan.findings.push(Finding {
-                rule: Arc::from(id),
-                category: Category::Leak,
-                severity: Severity::High,
-                score: ov.and_then(|o| o.score).unwrap_or(score),
-                start,
-                end,
-                view: view.clone(),
+        for (id, score, span, excerpt) in found {
+            self.push_builtin(
+                &mut scan.findings,
+                (id, Category::Leak, Severity::High, score),
+                span,
+                view.clone(),
                 excerpt,
-            });
+            );
         }
     }
 
