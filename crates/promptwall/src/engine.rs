@@ -3,12 +3,10 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
-
-use regex::Regex;
+use std::sync::{Arc, OnceLock};
 
 use crate::error::Error;
-use crate::matcher::{compile_regex, KeywordMatcher, SharedSet};
+use crate::matcher::{KeywordMatcher, LazyRegex, SharedSet};
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::normalize::Normalized;
 use crate::policy::Policy;
@@ -66,12 +64,10 @@ struct CompiledRule {
     score: f64,
     side: Side,
     view: ViewKind,
-    regex: Option<Regex>,
-    /// Index of the `secret` capture group.
-    secret_group: Option<usize>,
+    regex: Option<LazyRegex>,
     validator: Option<Validator>,
     entropy: Option<f64>,
-    allow: Vec<Regex>,
+    allow: Vec<LazyRegex>,
 }
 
 /// A prompt firewall: compiled rules and a policy.
@@ -93,7 +89,10 @@ pub struct Firewall {
     /// every row of the table that each scan of English text walks byte by byte.
     keywords: KeywordMatcher,
     /// The automaton of all keywords, for the other views.
-    all_keywords: KeywordMatcher,
+    all_keywords: OnceLock<KeywordMatcher>,
+    /// Each rule's normalised keywords, kept to build `all_keywords` when first needed
+    /// (empty when every keyword is ASCII: `keywords` then serves all texts).
+    non_ascii_sources: Vec<Vec<String>>,
     /// Sets of rules gated together; see [`SharedSet`].
     groups: Vec<SharedSet>,
     /// The group of each rule, if it shares one.
@@ -395,29 +394,35 @@ impl Firewall {
             }
             return Err(e);
         }
+        // Regexes of the unchanged built-in packs compile when first needed; any other
+        // pack's compile now, so that their errors surface here.
+        let verified: Vec<&Arc<str>> = packs
+            .iter()
+            .filter(|p| p.is_verified_builtin())
+            .map(|p| &p.source)
+            .collect();
         let mut specs = Vec::new();
         let mut rules = Vec::new();
+        let mut eager_sets = false;
         for r in merged {
             let ov = policy.rules.get(&r.id);
             if ov.and_then(|o| o.enabled) == Some(false) || !policy.category(r.category).enabled {
                 continue;
             }
+            let eager = !verified.iter().any(|v| Arc::ptr_eq(v, &r.origin.source));
+            eager_sets |= eager && r.regex.is_some();
             let regex = match &r.regex {
                 Some(src) => Some(
-                    compile_regex(src)
+                    LazyRegex::new(src, eager)
                         .map_err(|m| rule_error(&r.origin, &r.id, format!("bad `regex`: {m}")))?,
                 ),
                 None => None,
             };
-            let secret_group = regex.as_ref().and_then(|re| {
-                re.capture_names()
-                    .position(|n| n == Some("secret") || n == Some("span"))
-            });
             let allow = r
                 .allow
                 .iter()
                 .map(|a| {
-                    compile_regex(a).map_err(|m| {
+                    LazyRegex::new(a, eager).map_err(|m| {
                         rule_error(&r.origin, &r.id, format!("bad `allow` regex: {m}"))
                     })
                 })
@@ -430,7 +435,6 @@ impl Firewall {
                 side: r.side,
                 view: r.view,
                 regex,
-                secret_group,
                 validator: r.validator,
                 entropy: r.entropy,
                 allow,
@@ -463,7 +467,9 @@ impl Firewall {
             .map_err(|m| Error::rule(format!("cannot build the keyword matcher: {m}")))
         };
         let keywords = matcher(true)?;
-        let all_keywords = matcher(false)?;
+        // The automaton over every keyword serves texts that are not ASCII; it is about as
+        // costly to build as the ASCII one, and many deployments never need it.
+        let any_non_ascii = normalized.iter().flatten().any(|k| !k.is_ascii());
         // Rules with a regex, the same view and the same keywords (or none) share a set.
         let mut by_gate: HashMap<(ViewKind, Vec<String>), Vec<u32>> = HashMap::new();
         for (i, spec) in specs.iter().enumerate() {
@@ -489,7 +495,7 @@ impl Firewall {
                     (i, spec.regex.as_deref().unwrap_or_default())
                 })
                 .collect();
-            let set = SharedSet::new(patterns).map_err(|m| {
+            let set = SharedSet::new(patterns, eager_sets).map_err(|m| {
                 Error::rule(format!("cannot build a set of rules gated together: {m}"))
             })?;
             for &i in &members {
@@ -525,7 +531,12 @@ impl Firewall {
             keyword_only,
             word_start,
             keywords,
-            all_keywords,
+            all_keywords: OnceLock::new(),
+            non_ascii_sources: if any_non_ascii {
+                normalized
+            } else {
+                Vec::new()
+            },
             groups,
             group_of,
             always,
@@ -861,11 +872,17 @@ impl Firewall {
         let keywords = if text.is_ascii() {
             &self.keywords
         } else {
-            &self.all_keywords
+            self.all_keywords()
         };
-        keywords.run(text, &mut gate, &self.keyword_only, &self.word_start, |h| {
-            hits.push(h)
-        });
+        let mut opened = Vec::new();
+        keywords.run(
+            text,
+            &mut gate,
+            &mut opened,
+            &self.keyword_only,
+            &self.word_start,
+            |h| hits.push(h),
+        );
         // Counts of keyword-only findings per rule; most texts have none, and a zeroed table
         // per view and scan is not free once there are a few hundred rules.
         let mut counts = if hits.is_empty() {
@@ -885,15 +902,23 @@ impl Firewall {
             }
         }
         for &r in &self.always {
-            gate[r as usize] = true;
+            if !gate[r as usize] {
+                gate[r as usize] = true;
+                opened.push(r);
+            }
         }
+        // Rules run in the order of their index, whatever order their keywords came in.
+        opened.sort_unstable();
         let mut group_result: Vec<Option<Vec<bool>>> = vec![None; self.groups.len()];
         let raw_view = raw.map(|r| (ViewKind::Raw, r, &SpanMap::Identity, Cow::Borrowed("raw")));
         let views = raw_view
             .into_iter()
             .chain([(ViewKind::Normalized, text, map, name.clone())]);
         for (view, text, map, name) in views {
-            let candidates = (0..n).filter(|&i| gate[i] && self.rules[i].view == view);
+            let candidates = opened
+                .iter()
+                .map(|&i| i as usize)
+                .filter(|&i| self.rules[i].view == view);
             let mut rules = Vec::new();
             for i in candidates {
                 if let Some(g) = self.group_of[i] {
@@ -965,6 +990,44 @@ impl Firewall {
         }
     }
 
+    /// The automaton over all keywords, ASCII or not (built on first use).
+    fn all_keywords(&self) -> &KeywordMatcher {
+        if self.non_ascii_sources.is_empty() {
+            return &self.keywords;
+        }
+        self.all_keywords.get_or_init(|| {
+            let all = KeywordMatcher::new(
+                self.non_ascii_sources
+                    .iter()
+                    .enumerate()
+                    .map(|(i, kws)| (i as u32, kws.clone())),
+            );
+            debug_assert!(all.is_ok(), "keyword automaton failed: {all:?}");
+            // Should it ever fail (it cannot for keywords the ASCII automaton took plus a
+            // few thousand more), the ASCII keywords still gate.
+            all.unwrap_or_else(|_| KeywordMatcher::empty())
+        })
+    }
+
+    /// Compiles now what the engine otherwise compiles on first use (the built-in rules'
+    /// regexes, the automaton for non-ASCII text), so that no later scan pays for it. A
+    /// service that must keep its first requests as fast as the rest calls this once after
+    /// building; it takes about as long again as the build.
+    pub fn warm_up(&self) {
+        let _ = self.all_keywords();
+        for r in &self.rules {
+            if let Some(re) = &r.regex {
+                re.force();
+            }
+            for a in &r.allow {
+                a.force();
+            }
+        }
+        for g in &self.groups {
+            g.force();
+        }
+    }
+
     /// Runs the regexes of `rules` over one view's text.
     // `&Cow` rather than `&str`: findings clone the name, which is free for borrowed names.
     #[allow(clippy::ptr_arg)]
@@ -978,10 +1041,12 @@ impl Firewall {
     ) {
         for idx in rules {
             let rule = &self.rules[idx as usize];
-            let Some(re) = &rule.regex else { continue };
             if !rule.side.applies_to(scan.side) {
                 continue;
             }
+            let Some(re) = rule.regex.as_ref().and_then(LazyRegex::get) else {
+                continue;
+            };
             if let Some(ran) = &mut scan.ran {
                 ran.push(idx);
             }
@@ -993,7 +1058,10 @@ impl Firewall {
                 }
                 found < scan.per_rule_cap
             };
-            match rule.secret_group {
+            let secret_group = re
+                .capture_names()
+                .position(|n| n == Some("secret") || n == Some("span"));
+            match secret_group {
                 Some(g) => {
                     for caps in re.captures_iter(text) {
                         if let Some(m) = caps.get(g).or_else(|| caps.get(0)) {
@@ -1029,7 +1097,11 @@ impl Firewall {
                 return false;
             }
         }
-        if rule.allow.iter().any(|a| a.is_match(matched)) {
+        if rule
+            .allow
+            .iter()
+            .any(|a| a.get().is_some_and(|a| a.is_match(matched)))
+        {
             return false;
         }
         if rule.category == Category::Exfiltration {
@@ -1290,6 +1362,64 @@ mod tests {
         assert_eq!(estimate_tokens("ab你好cd"), 3);
         let long = "é".repeat(1000) + &"a".repeat(400);
         assert_eq!(estimate_tokens(&long), 1100);
+    }
+
+    #[test]
+    fn user_regexes_compile_at_build_and_builtin_ones_on_first_use() {
+        // A regex over the size limits passes the syntax check; a user pack's regexes are
+        // compiled when the engine is built, so the error names the rule there.
+        let pack = crate::RulePack::from_toml(
+            r#"
+[[rule]]
+id = "secret.test.huge"
+category = "secret"
+keywords = ["zz"]
+regex = '(?:\p{L}{100}){100}'
+examples.match = ["zz"]
+"#,
+            "huge.toml",
+        )
+        .expect("parses: the syntax is fine");
+        let err = Firewall::builder()
+            .rule_pack(pack)
+            .build()
+            .expect_err("too big to compile");
+        assert!(err.to_string().contains("secret.test.huge"), "{err}");
+        assert!(err.to_string().contains("huge.toml"), "{err}");
+
+        let fw = Firewall::new().expect("builds");
+        let compiled = |fw: &Firewall| {
+            fw.rules
+                .iter()
+                .filter_map(|r| r.regex.as_ref())
+                .filter(|re| re.is_compiled())
+                .count()
+        };
+        assert_eq!(
+            compiled(&fw),
+            0,
+            "built-in regexes wait for their first use"
+        );
+        let example = fw
+            .rules()
+            .iter()
+            .find(|r| r.id == "secret.openai.api-key")
+            .map(|r| r.examples_match[0].clone())
+            .expect("the rule exists");
+        let key = format!("my key is {example}");
+        let before = fw.scan(&key);
+        let after_first = compiled(&fw);
+        assert!(
+            after_first > 0 && after_first < fw.rules.len() / 2,
+            "{after_first} {before:?}"
+        );
+        fw.warm_up();
+        assert_eq!(
+            compiled(&fw),
+            fw.rules.iter().filter(|r| r.regex.is_some()).count()
+        );
+        assert_eq!(fw.scan(&key), before);
+        assert!(before.categories.secret >= 0.8, "{before:?}");
     }
 
     #[test]

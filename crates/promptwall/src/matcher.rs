@@ -1,7 +1,9 @@
 //! The matcher: one Aho-Corasick automaton per view over all rule keywords, and the regexes
 //! it gates.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind, StartKind};
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 /// Longest accepted regex source, in bytes.
@@ -54,6 +56,57 @@ pub fn compile_set(patterns: &[&str]) -> Result<RegexSet, String> {
         .nest_limit(64)
         .build()
         .map_err(|e| e.to_string())
+}
+
+/// A rule's regex, compiled when first needed.
+///
+/// Most rules' regexes never run for a given stream of prompts (a secret rule runs only where
+/// its keyword occurs), and compiling all of them took most of an engine build. Regexes of
+/// packs that may not compile (anything but the unchanged built-in packs, which the test
+/// suite compiles with the same limits) are compiled when the engine is built, so their
+/// errors are reported there.
+#[derive(Debug)]
+pub(crate) struct LazyRegex {
+    source: Box<str>,
+    compiled: std::sync::OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    /// Wraps `source`; with `eager`, compiles it now and reports its error.
+    pub fn new(source: &str, eager: bool) -> Result<LazyRegex, String> {
+        let lazy = LazyRegex {
+            source: source.into(),
+            compiled: std::sync::OnceLock::new(),
+        };
+        if eager {
+            let re = compile_regex(source)?;
+            let _ = lazy.compiled.set(Some(re));
+        }
+        Ok(lazy)
+    }
+
+    /// The compiled regex; `None` only if a pack that was taken as verified does not compile
+    /// (then the rule matches nothing).
+    pub fn get(&self) -> Option<&Regex> {
+        self.compiled
+            .get_or_init(|| {
+                let re = compile_regex(&self.source);
+                debug_assert!(re.is_ok(), "verified regex failed to compile: {re:?}");
+                re.ok()
+            })
+            .as_ref()
+    }
+
+    /// Compiles it now if it is not yet.
+    pub fn force(&self) {
+        let _ = self.get();
+    }
+
+    /// Whether it has been compiled.
+    #[cfg(test)]
+    pub fn is_compiled(&self) -> bool {
+        self.compiled.get().is_some()
+    }
 }
 
 /// Rewrites the Perl classes of a pattern to their ASCII meaning, staying UTF-8-safe:
@@ -119,7 +172,10 @@ fn ascii_classes(pattern: &str) -> String {
 /// One automaton pass then gates the rules of every view.
 #[derive(Debug)]
 pub(crate) struct KeywordMatcher {
-    ac: Option<AhoCorasick>,
+    /// A DFA without prefilter, walked by [`KeywordMatcher::run`]'s own loop: keywords
+    /// overlap, and the library's overlapping iterator costs about twice as many
+    /// instructions per byte as this loop.
+    ac: Option<DFA>,
     /// For each automaton pattern, the range of `rule_ids` gated by it.
     pattern_rules: Vec<(u32, u32)>,
     rule_ids: Vec<u32>,
@@ -163,9 +219,10 @@ impl KeywordMatcher {
             None
         } else {
             Some(
-                AhoCorasick::builder()
+                DFA::builder()
                     .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
+                    .start_kind(StartKind::Unanchored)
+                    .prefilter(false)
                     .build(&keywords)
                     .map_err(|e| e.to_string())?,
             )
@@ -177,41 +234,83 @@ impl KeywordMatcher {
         })
     }
 
-    /// Runs the automaton over `text`: sets `gate[rule]` for each rule whose keyword occurs,
-    /// and reports whole-word keyword occurrences for rules in `keyword_only`. For rules in
+    /// A matcher with no keywords.
+    pub fn empty() -> KeywordMatcher {
+        KeywordMatcher {
+            ac: None,
+            pattern_rules: Vec::new(),
+            rule_ids: Vec::new(),
+        }
+    }
+
+    /// Runs the automaton over `text`: sets `gate[rule]` for each rule whose keyword occurs
+    /// (and appends the rules it opens to `opened`), and reports whole-word keyword occurrences for rules in `keyword_only`. For rules in
     /// `word_start`, a keyword counts only where it starts a word (`stan` gates in "stan is",
     /// not in "understand").
     pub fn run(
         &self,
         text: &str,
         gate: &mut [bool],
+        opened: &mut Vec<u32>,
         keyword_only: &[bool],
         word_start: &[bool],
         mut hit: impl FnMut(KeywordHit),
     ) {
-        let Some(ac) = &self.ac else { return };
+        let Some(dfa) = &self.ac else { return };
         let bytes = text.as_bytes();
-        for m in ac.find_overlapping_iter(text) {
-            let (off, len) = self.pattern_rules[m.pattern().as_usize()];
-            for &rule in &self.rule_ids[off as usize..(off + len) as usize] {
-                let r = rule as usize;
-                if word_start[r] && !starts_word(bytes, m.start()) {
-                    continue;
-                }
-                if keyword_only[r] {
-                    if is_whole_word(bytes, m.start(), m.end()) {
-                        hit(KeywordHit {
-                            rule,
-                            start: m.start(),
-                            end: m.end(),
-                        });
+        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+            return;
+        };
+        // Standard match semantics: a match state lists every keyword that ends there, so
+        // visiting each state's matches reports all overlapping occurrences. Without a
+        // prefilter the only special states of an unanchored DFA are match states (it has
+        // no dead state to reach).
+        let mut at = 0;
+        loop {
+            let end;
+            (end, sid) = next_special(dfa, bytes, at, sid);
+            if end > bytes.len() {
+                break;
+            }
+            at = end;
+            if !dfa.is_match(sid) {
+                continue;
+            }
+            for k in 0..dfa.match_len(sid) {
+                let pid = dfa.match_pattern(sid, k);
+                let start = end - dfa.pattern_len(pid);
+                let (off, len) = self.pattern_rules[pid.as_usize()];
+                for &rule in &self.rule_ids[off as usize..(off + len) as usize] {
+                    let r = rule as usize;
+                    if word_start[r] && !starts_word(bytes, start) {
+                        continue;
                     }
-                } else {
-                    gate[r] = true;
+                    if keyword_only[r] {
+                        if is_whole_word(bytes, start, end) {
+                            hit(KeywordHit { rule, start, end });
+                        }
+                    } else if !gate[r] {
+                        gate[r] = true;
+                        opened.push(rule);
+                    }
                 }
             }
         }
     }
+}
+
+/// Walks `dfa` from `sid` over `bytes[at..]` to the next special (match) state: returns the
+/// offset just past the byte that reached it, and the state; or `bytes.len() + 1` when the
+/// text ends first. Its own function, so that the loop keeps everything in registers.
+#[inline(never)]
+fn next_special(dfa: &DFA, bytes: &[u8], at: usize, mut sid: StateID) -> (usize, StateID) {
+    for (i, &b) in bytes.iter().enumerate().skip(at) {
+        sid = dfa.next_state(Anchored::No, sid, b);
+        if dfa.is_special(sid) {
+            return (i + 1, sid);
+        }
+    }
+    (bytes.len() + 1, sid)
 }
 
 /// The regexes of rules that are gated together (same view, same keywords; or no keywords
@@ -221,23 +320,51 @@ impl KeywordMatcher {
 pub(crate) struct SharedSet {
     /// The rules, in the order of the set's patterns.
     pub rules: Vec<u32>,
-    set: RegexSet,
+    patterns: Vec<Box<str>>,
+    /// Compiled when first needed, like [`LazyRegex`].
+    set: std::sync::OnceLock<Option<RegexSet>>,
 }
 
 impl SharedSet {
-    /// Builds the set from `(rule index, regex source)`.
-    pub fn new(rules: Vec<(u32, &str)>) -> Result<SharedSet, String> {
-        let patterns: Vec<&str> = rules.iter().map(|r| r.1).collect();
-        Ok(SharedSet {
-            set: compile_set(&patterns)?,
+    /// Builds the set from `(rule index, regex source)`; with `eager`, compiles it now.
+    pub fn new(rules: Vec<(u32, &str)>, eager: bool) -> Result<SharedSet, String> {
+        let shared = SharedSet {
+            patterns: rules.iter().map(|r| r.1.into()).collect(),
             rules: rules.into_iter().map(|r| r.0).collect(),
-        })
+            set: std::sync::OnceLock::new(),
+        };
+        if eager {
+            let patterns: Vec<&str> = shared.patterns.iter().map(|p| &**p).collect();
+            let _ = shared.set.set(Some(compile_set(&patterns)?));
+        }
+        Ok(shared)
+    }
+
+    fn get(&self) -> Option<&RegexSet> {
+        self.set
+            .get_or_init(|| {
+                let patterns: Vec<&str> = self.patterns.iter().map(|p| &**p).collect();
+                let set = compile_set(&patterns);
+                debug_assert!(set.is_ok(), "verified regex set failed to compile: {set:?}");
+                set.ok()
+            })
+            .as_ref()
+    }
+
+    /// Compiles it now if it is not yet.
+    pub fn force(&self) {
+        let _ = self.get();
     }
 
     /// For each rule of the set, in order, whether its regex matches somewhere in `text`.
     pub fn matching(&self, text: &str) -> Vec<bool> {
-        let m = self.set.matches(text);
-        (0..self.rules.len()).map(|i| m.matched(i)).collect()
+        match self.get() {
+            Some(set) => {
+                let m = set.matches(text);
+                (0..self.rules.len()).map(|i| m.matched(i)).collect()
+            }
+            None => vec![false; self.rules.len()],
+        }
     }
 }
 
@@ -309,6 +436,7 @@ mod tests {
         m.run(
             "dance, dan, ignore",
             &mut gate,
+            &mut Vec::new(),
             &[false, true],
             &[false, false],
             |h| hits.push((h.rule, h.start, h.end)),
@@ -320,6 +448,7 @@ mod tests {
         m.run(
             "xignore",
             &mut gate,
+            &mut Vec::new(),
             &[false, false],
             &[false, false],
             |_| {},
@@ -329,6 +458,7 @@ mod tests {
         m.run(
             "xignore",
             &mut gate,
+            &mut Vec::new(),
             &[false, false],
             &[true, false],
             |_| {},
@@ -339,17 +469,42 @@ mod tests {
             "word-start rules need a word start"
         );
         let mut gate = vec![false; 2];
-        m.run("ignored", &mut gate, &[false, false], &[true, true], |_| {});
+        m.run(
+            "ignored",
+            &mut gate,
+            &mut Vec::new(),
+            &[false, false],
+            &[true, true],
+            |_| {},
+        );
         assert_eq!(gate, vec![true, true], "the end of the word is free");
     }
 
     #[test]
     fn shared_set_tells_which_rules_can_match() {
-        let a = SharedSet::new(vec![(3, r"\d{3}"), (5, "xyz")]).expect("builds");
-        assert_eq!(a.rules, vec![3, 5]);
-        assert_eq!(a.matching("abc 123"), vec![true, false]);
-        assert_eq!(a.matching("123 xyz"), vec![true, true]);
-        assert_eq!(a.matching(""), vec![false, false]);
+        for eager in [true, false] {
+            let a = SharedSet::new(vec![(3, r"\d{3}"), (5, "xyz")], eager).expect("builds");
+            assert_eq!(a.set.get().is_some(), eager);
+            assert_eq!(a.rules, vec![3, 5]);
+            assert_eq!(a.matching("abc 123"), vec![true, false]);
+            assert_eq!(a.matching("123 xyz"), vec![true, true]);
+            assert_eq!(a.matching(""), vec![false, false]);
+        }
+        assert!(SharedSet::new(vec![(0, "(")], true).is_err());
+    }
+
+    #[test]
+    fn lazy_regexes_compile_on_first_use_unless_eager() {
+        let lazy = LazyRegex::new(r"\d+", false).expect("no check when lazy");
+        assert!(lazy.compiled.get().is_none());
+        assert!(lazy.get().is_some_and(|re| re.is_match("a1")));
+        assert!(lazy.compiled.get().is_some());
+        let eager = LazyRegex::new(r"\d+", true).expect("compiles");
+        assert!(eager.compiled.get().is_some());
+        // Eager compilation reports what the size limits refuse.
+        let huge = r"(?:\p{L}{100}){100}";
+        assert!(crate::matcher::check_regex(huge).is_ok());
+        assert!(LazyRegex::new(huge, true).is_err());
     }
 
     #[test]

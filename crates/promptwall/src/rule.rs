@@ -361,6 +361,12 @@ fn valid_id(id: &str) -> bool {
 impl RulePack {
     /// Parses a pack from TOML text; `source` names it in errors (a path or e.g. `builtin:x`).
     pub fn from_toml(text: &str, source: &str) -> Result<RulePack, Error> {
+        RulePack::parse(text, source, true)
+    }
+
+    /// Parses a pack; `check_regexes` parses each regex too (the built-in packs skip that:
+    /// the test suite compiles every one of their regexes with the engine's limits).
+    fn parse(text: &str, source: &str, check_regexes: bool) -> Result<RulePack, Error> {
         if text.len() > MAX_PACK_BYTES {
             return Err(Error::rule(format!(
                 "rule pack is {} bytes, more than the limit of {MAX_PACK_BYTES}",
@@ -394,7 +400,8 @@ impl RulePack {
             if !seen.insert(r.id.clone()) {
                 return Err(err("this id is defined twice in the pack".into()).for_rule(&r.id));
             }
-            let rule = build_rule(r, origin.clone()).map_err(|(id, m)| err(m).for_rule(id))?;
+            let rule = build_rule(r, origin.clone(), check_regexes)
+                .map_err(|(id, m)| err(m).for_rule(id))?;
             match rule {
                 Built::Rule(rule) => rules.push(*rule),
                 Built::Disabled(id) => disabled.push(Disabled { id, origin }),
@@ -442,17 +449,30 @@ impl RulePack {
     }
 
     /// The packs compiled into the engine, from the repository's `rules/` folder.
+    ///
+    /// They are parsed once per process; later calls clone the parsed packs.
     pub fn builtin() -> Vec<RulePack> {
+        static PARSED: std::sync::LazyLock<Vec<RulePack>> = std::sync::LazyLock::new(|| {
+            BUILTIN
+                .iter()
+                .map(|(name, text)| {
+                    // The built-in packs are checked by the test suite; a failure here is a
+                    // bug in the build, not in user input.
+                    #[allow(clippy::expect_used)]
+                    RulePack::parse(text, &format!("builtin:{name}"), false)
+                        .expect("built-in rule packs parse")
+                })
+                .collect()
+        });
+        PARSED.clone()
+    }
+
+    /// Whether this pack is one of the built-in packs, unchanged: their regexes are known to
+    /// compile within the engine's limits, so an engine may compile them when first needed.
+    pub(crate) fn is_verified_builtin(&self) -> bool {
         BUILTIN
             .iter()
-            .map(|(name, text)| {
-                // The built-in packs are checked by the test suite; a failure here is a bug
-                // in the build, not in user input.
-                #[allow(clippy::expect_used)]
-                RulePack::from_toml(text, &format!("builtin:{name}"))
-                    .expect("built-in rule packs parse")
-            })
-            .collect()
+            .any(|(_, text)| text.len() == self.text.len() && *text == &*self.text)
     }
 }
 
@@ -567,7 +587,7 @@ enum Built {
     Disabled(String),
 }
 
-fn build_rule(r: RawRule, origin: Origin) -> Result<Built, (String, String)> {
+fn build_rule(r: RawRule, origin: Origin, check_regexes: bool) -> Result<Built, (String, String)> {
     let id = r.id;
     let fail = |m: String| Err((id.clone(), m));
     if r.enabled == Some(false) {
@@ -611,14 +631,16 @@ fn build_rule(r: RawRule, origin: Origin) -> Result<Built, (String, String)> {
             return fail(format!("`entropy` must be between 0 and 8 bits, not {e}"));
         }
     }
-    if let Some(re) = &r.regex {
-        if let Err(e) = crate::matcher::check_regex(re) {
-            return fail(format!("bad `regex`: {e}"));
+    if check_regexes {
+        if let Some(re) = &r.regex {
+            if let Err(e) = crate::matcher::check_regex(re) {
+                return fail(format!("bad `regex`: {e}"));
+            }
         }
-    }
-    for a in &r.allow {
-        if let Err(e) = crate::matcher::check_regex(a) {
-            return fail(format!("bad `allow` regex: {e}"));
+        for a in &r.allow {
+            if let Err(e) = crate::matcher::check_regex(a) {
+                return fail(format!("bad `allow` regex: {e}"));
+            }
         }
     }
     if r.examples.matches.is_empty() {
@@ -747,6 +769,26 @@ examples.match = ["KEY_ABCDEFGH"]
         let packs = RulePack::builtin();
         assert_eq!(packs.len(), BUILTIN.len());
         assert!(packs.iter().all(|p| !p.rules.is_empty()));
+        assert!(packs.iter().all(RulePack::is_verified_builtin));
+    }
+
+    /// The built-in packs skip the regex checks when parsed and compile their regexes
+    /// lazily: this is the check they skip, with the engine's size limits.
+    #[test]
+    fn builtin_regexes_compile_within_limits() {
+        for (name, text) in BUILTIN {
+            let checked = RulePack::from_toml(text, name).expect("parses with regex checks");
+            for r in &checked.rules {
+                for re in r.regex.iter().chain(&r.allow) {
+                    if let Err(e) = crate::matcher::compile_regex(re) {
+                        panic!("{name}: rule {}: {e}", r.id);
+                    }
+                }
+            }
+        }
+        let mut edited = RulePack::builtin().remove(0);
+        edited.text = format!("{}\n", edited.text).into();
+        assert!(!edited.is_verified_builtin());
     }
 
     #[test]
