@@ -121,11 +121,46 @@ fn many_shot(text: &str) -> Option<AbuseFinding> {
     })
 }
 
-/// A small, fast hash of a token (FNV-1a), for counting distinct tokens.
-fn hash(t: &[u8]) -> u64 {
-    t.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x100_0000_01b3)
-    })
+/// A fast hash of the token `text[s..e]`, ignoring ASCII case, for counting distinct tokens
+/// and runs of one token: its length and its first and last 16 bytes, eight at a time, so
+/// long tokens cost no more than short ones (tokens alike in all of these count as one, which
+/// only matters for tokens longer than 32 bytes, and then errs towards "repeated").
+fn hash(text: &[u8], s: usize, e: usize) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    // Eight bytes from `at`, of which the first `len` count (0x20 sets the case bit of
+    // letters, and of a few other bytes: consistently, which is all a hash needs).
+    let word = |at: usize, len: usize| {
+        let w = match text
+            .get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        {
+            Some(w) => u64::from_le_bytes(w),
+            None => text[at..e]
+                .iter()
+                .rev()
+                .fold(0u64, |w, &c| (w << 8) | u64::from(c)),
+        };
+        let keep = if len >= 8 {
+            !0
+        } else {
+            (1u64 << (8 * len)) - 1
+        };
+        (w | 0x2020_2020_2020_2020) & keep
+    };
+    let mix = |h: u64, w: u64| (h ^ w).wrapping_mul(K).rotate_left(29);
+    let n = e - s;
+    let mut h = mix(K, n as u64);
+    if n <= 8 {
+        h = mix(h, word(s, n));
+    } else if n <= 16 {
+        // Two overlapping words cover it; the length tells the overlap apart.
+        h = mix(mix(h, word(s, 8)), word(e - 8, 8));
+    } else {
+        for at in [s, s + 8, e - 16, e - 8] {
+            h = mix(h, word(at, 8));
+        }
+    }
+    h ^ (h >> 32)
 }
 
 /// Whether a token repeats a pattern of at most 8 bytes from end to end.
@@ -134,13 +169,13 @@ fn periodic(t: &[u8]) -> bool {
 }
 
 /// Whether a token looks random rather than like a word: long, of base64/hex characters,
-/// and mixing digits with letters or both cases.
+/// and mixing digits with letters or both cases. Judged on its first [`CLASSIFY_BYTES`].
 fn random_looking(t: &[u8]) -> bool {
     if t.len() < 20 {
         return false;
     }
     let (mut lower, mut upper, mut digit, mut other) = (0usize, 0usize, 0usize, 0usize);
-    for &c in t {
+    for &c in &t[..t.len().min(CLASSIFY_BYTES)] {
         lower += usize::from(c.is_ascii_lowercase());
         upper += usize::from(c.is_ascii_uppercase());
         digit += usize::from(c.is_ascii_digit());
@@ -150,6 +185,70 @@ fn random_looking(t: &[u8]) -> bool {
     }
     other == 0 && digit > 0 && (lower + upper > 0)
         || (other == 0 && lower > 2 && upper > 2 && upper * 4 > lower)
+}
+
+/// How much of a long token [`random_looking`] reads.
+const CLASSIFY_BYTES: usize = 256;
+
+/// Bit `k` set when byte `k` of `chunk` (at most 64 bytes; missing bytes count as spaces)
+/// separates tokens: ASCII whitespace and the other control bytes up to 0x20. Eight bytes
+/// at a time, without branches.
+fn space_bits(chunk: &[u8]) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut bits = 0u64;
+    for (k, word) in chunk.chunks(8).enumerate() {
+        let x = match <[u8; 8]>::try_from(word) {
+            Ok(w) => u64::from_le_bytes(w),
+            Err(_) => {
+                let mut w = [b' '; 8];
+                w[..word.len()].copy_from_slice(word);
+                u64::from_le_bytes(w)
+            }
+        };
+        // The high bit of each byte of `y` tells whether its low seven bits are above 0x20
+        // (no carry crosses bytes: 0x7F + 0x5F < 0x100); bytes at or above 0x80 are not
+        // separators either.
+        let y = (x & LOW7) + 0x5F5F_5F5F_5F5F_5F5F;
+        let m = !(y | x) & HIGH;
+        // Gathers the eight high bits into one byte, byte 0 to bit 0.
+        let byte = (m >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        bits |= byte << (8 * k);
+    }
+    if chunk.len() < 64 {
+        bits |= !0u64 << chunk.len();
+    }
+    bits
+}
+
+/// Calls `f(start, end)` for each token of `b` (a maximal run of bytes above 0x20), in order.
+fn for_each_token(b: &[u8], mut f: impl FnMut(usize, usize)) {
+    let mut start = 0;
+    // Whether the byte before the current block separates tokens (the text's start does).
+    let mut prev_space = 1u64;
+    for (block, chunk) in b.chunks(64).enumerate() {
+        let base = block * 64;
+        let space = space_bits(chunk);
+        let before = (space << 1) | prev_space;
+        let mut starts = !space & before;
+        let mut ends = space & !before;
+        prev_space = space >> 63;
+        // Starts and ends alternate; take them in order of position.
+        while starts | ends != 0 {
+            let s = starts.trailing_zeros();
+            let e = ends.trailing_zeros();
+            if s < e {
+                start = base + s as usize;
+                starts &= starts - 1;
+            } else {
+                f(start, base + e as usize);
+                ends &= ends - 1;
+            }
+        }
+    }
+    if prev_space == 0 {
+        f(start, b.len());
+    }
 }
 
 /// The token pass: floods (one token many times in a row, a long periodic token, few
@@ -167,23 +266,12 @@ fn tokens(text: &str, out: &mut Vec<AbuseFinding>) {
     let mut periodic_span: Option<(usize, usize)> = None;
     let mut noise_bytes = 0usize;
     let mut text_bytes = 0usize;
-    let mut i = 0;
-    let n = b.len();
-    while i < n {
-        while i < n && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        let s = i;
-        while i < n && !b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if s == i {
-            break;
-        }
+    let ascii = text.is_ascii();
+    for_each_token(b, |s, i| {
         let t = &b[s..i];
         total += 1;
         text_bytes += t.len();
-        let h = hash(t);
+        let h = hash(b, s, i);
         buckets[(h >> 55) as usize] |= 1 << ((h >> 49) & 63);
         if total > 1 && h == prev_hash {
             run += 1;
@@ -200,11 +288,11 @@ fn tokens(text: &str, out: &mut Vec<AbuseFinding>) {
         }
         if random_looking(t) {
             noise_bytes += t.len();
-        } else if !t.is_ascii() {
+        } else if !ascii && !t.is_ascii() {
             // Emoji and other pictographs (four-byte characters) cost tokens without words.
             noise_bytes += t.chunks(1).filter(|c| c[0] >= 0xF0).count() * 4;
         }
-    }
+    });
     let distinct: usize = buckets.iter().map(|w| w.count_ones() as usize).sum();
     let flood = if best_run.0 >= MIN_TOKEN_RUN {
         Some((
@@ -362,6 +450,71 @@ mod tests {
             prose(3000)
         ))
         .is_empty());
+    }
+
+    #[test]
+    fn token_hash_ignores_case_and_tells_tokens_apart() {
+        let h = |t: &str| hash(t.as_bytes(), 0, t.len());
+        assert_eq!(h("Hello"), h("hello"));
+        assert_ne!(h("hello"), h("hellp"));
+        assert_ne!(h("a"), h("aa"));
+        let long = "x".repeat(40) + "abc";
+        assert_ne!(h(&long), h(&("x".repeat(40) + "abd")));
+        // What follows a token does not change its hash.
+        let t = b"hello world, hello there";
+        assert_eq!(hash(t, 0, 5), hash(t, 13, 18));
+        assert_eq!(hash(t, 0, 5), h("hello"));
+        let p = prose(50_000);
+        let base = p.as_ptr() as usize;
+        let words: std::collections::HashSet<u64> = p
+            .split_whitespace()
+            .map(|w| {
+                let s = w.as_ptr() as usize - base;
+                hash(p.as_bytes(), s, s + w.len())
+            })
+            .collect();
+        let distinct: std::collections::HashSet<&str> = p.split_whitespace().collect();
+        assert_eq!(
+            words.len(),
+            distinct.len(),
+            "no collisions among prose words"
+        );
+    }
+
+    #[test]
+    fn tokens_split_on_whitespace_and_control_bytes() {
+        let reference = |t: &str| -> Vec<(usize, usize)> {
+            let b = t.as_bytes();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < b.len() {
+                while i < b.len() && b[i] <= b' ' {
+                    i += 1;
+                }
+                let s = i;
+                while i < b.len() && b[i] > b' ' {
+                    i += 1;
+                }
+                if s < i {
+                    out.push((s, i));
+                }
+            }
+            out
+        };
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let alphabet = ["a", "b", " ", "\n", "\t", "\u{1}", "é", "!", "  ", "\u{7f}"];
+        for len in (0..300).chain([511, 512, 513, 4096]) {
+            let mut t = String::new();
+            for _ in 0..len {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                t.push_str(alphabet[(x % alphabet.len() as u64) as usize]);
+            }
+            let mut got = Vec::new();
+            for_each_token(t.as_bytes(), |s, e| got.push((s, e)));
+            assert_eq!(got, reference(&t), "{t:?}");
+        }
     }
 
     #[test]
