@@ -83,23 +83,39 @@ pub(crate) fn fold(view: &str) -> Option<Folded> {
             words.push((s, e, mixed));
         }
     };
-    for (i, c) in view.char_indices() {
-        let lookalike = skeleton(c).is_some();
-        if c.is_ascii_alphanumeric() || lookalike || (!c.is_ascii() && c.is_alphanumeric()) {
+    let bytes = view.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // ASCII bytes one by one, without decoding a character.
+        let (word_char, ascii_letter, lookalike, len) = if b < 0x80 {
+            (b.is_ascii_alphanumeric(), b.is_ascii_alphabetic(), false, 1)
+        } else {
+            let c = view[i..].chars().next().unwrap_or(' ');
+            let lookalike = skeleton(c).is_some();
+            (
+                lookalike || c.is_alphanumeric(),
+                false,
+                lookalike,
+                c.len_utf8(),
+            )
+        };
+        if word_char {
             if start.is_none() {
                 start = Some(i);
                 (ascii_letters, lookalikes, others) = (0, 0, 0);
             }
-            if c.is_ascii_alphabetic() {
+            if ascii_letter {
                 ascii_letters += 1;
             } else if lookalike {
                 lookalikes += 1;
-            } else if !c.is_ascii() {
+            } else if b >= 0x80 {
                 others += 1;
             }
         } else if let Some(s) = start.take() {
             flush(s, i, ascii_letters, lookalikes, others, &mut words);
         }
+        i += len;
     }
     if let Some(s) = start {
         flush(s, view.len(), ascii_letters, lookalikes, others, &mut words);
@@ -116,8 +132,16 @@ pub(crate) fn fold(view: &str) -> Option<Folded> {
     let mut done = 0;
     for (s, e, _) in words {
         copy(&mut text, &mut from, done, s);
-        for (k, c) in view[s..e].char_indices() {
-            let i = s + k;
+        let mut i = s;
+        while i < e {
+            // A run of ASCII is copied as one piece.
+            let ascii = bytes[i..e].iter().take_while(|b| b.is_ascii()).count();
+            if ascii > 0 {
+                copy(&mut text, &mut from, i, i + ascii);
+                i += ascii;
+                continue;
+            }
+            let c = view[i..].chars().next().unwrap_or(' ');
             match skeleton(c) {
                 Some(t) => {
                     text.push_str(t);
@@ -126,6 +150,7 @@ pub(crate) fn fold(view: &str) -> Option<Folded> {
                 }
                 None => copy(&mut text, &mut from, i, i + c.len_utf8()),
             }
+            i += c.len_utf8();
         }
         done = e;
     }
