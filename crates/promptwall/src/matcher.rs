@@ -265,16 +265,9 @@ impl KeywordMatcher {
         // visiting each state's matches reports all overlapping occurrences. Without a
         // prefilter the only special states of an unanchored DFA are match states (it has
         // no dead state to reach).
-        let mut at = 0;
-        loop {
-            let end;
-            (end, sid) = next_special(dfa, bytes, at, sid);
-            if end > bytes.len() {
-                break;
-            }
-            at = end;
+        let mut visit = |sid: StateID, end: usize| {
             if !dfa.is_match(sid) {
-                continue;
+                return;
             }
             for k in 0..dfa.match_len(sid) {
                 let pid = dfa.match_pattern(sid, k);
@@ -295,8 +288,73 @@ impl KeywordMatcher {
                     }
                 }
             }
+        };
+        // The walk is a chain of dependent loads (each state's row depends on the last), so
+        // texts of some length are walked as two halves side by side, which the processor
+        // overlaps. The second half starts early enough for any keyword that ends in it to
+        // be found there, and reports only matches that end in it.
+        let n = bytes.len();
+        let mut at = 0;
+        let mut from = n;
+        if n >= 2 * TWO_STREAMS_MIN {
+            let mid = n / 2;
+            let mut b = mid.saturating_sub(dfa.max_pattern_len().saturating_sub(1));
+            let mut sb = sid;
+            // Stream a walks [0, mid), stream b [b, n); b is at least as long.
+            while at < mid {
+                let steps = mid - at;
+                let k;
+                (k, sid, sb) = next_special_pair(dfa, bytes, at, sid, b, sb, steps);
+                at += k;
+                b += k;
+                visit(sid, at);
+                if b > mid {
+                    visit(sb, b);
+                }
+            }
+            (at, sid, from) = (b, sb, mid);
+        }
+        // One stream over the rest (all of a short text); matches that end at or before
+        // `from` were reported by the first stream.
+        loop {
+            let end;
+            (end, sid) = next_special(dfa, bytes, at, sid);
+            if end > n {
+                break;
+            }
+            at = end;
+            if end > from || from == n {
+                visit(sid, end);
+            }
         }
     }
+}
+
+/// Texts at least twice this long are walked as two streams.
+const TWO_STREAMS_MIN: usize = 128;
+
+/// Walks two stretches of `bytes`, from `a` and from `b`, side by side for at most `steps`
+/// bytes, stopping after the first step at which either reaches a special (match) state:
+/// returns the steps taken and both states.
+#[inline(never)]
+fn next_special_pair(
+    dfa: &DFA,
+    bytes: &[u8],
+    a: usize,
+    mut sa: StateID,
+    b: usize,
+    mut sb: StateID,
+    steps: usize,
+) -> (usize, StateID, StateID) {
+    let (xa, xb) = (&bytes[a..a + steps], &bytes[b..b + steps]);
+    for (k, (&ba, &bb)) in xa.iter().zip(xb).enumerate() {
+        sa = dfa.next_state(Anchored::No, sa, ba);
+        sb = dfa.next_state(Anchored::No, sb, bb);
+        if dfa.is_special(sa) | dfa.is_special(sb) {
+            return (k + 1, sa, sb);
+        }
+    }
+    (steps, sa, sb)
 }
 
 /// Walks `dfa` from `sid` over `bytes[at..]` to the next special (match) state: returns the
@@ -422,6 +480,83 @@ mod tests {
         assert!(compile_regex(&"a".repeat(MAX_REGEX_LEN + 1)).is_err());
         assert!(compile_regex("(a{1000}){1000}").is_err());
         assert!(compile_regex("(").is_err());
+    }
+
+    /// The two-stream walk finds what one overlapping pass of the library's iterator finds,
+    /// at every length around the split and with keywords across the middle.
+    #[test]
+    fn two_stream_walk_matches_a_plain_overlapping_search() {
+        let keywords = [
+            "ab",
+            "abc",
+            "bca",
+            "cab",
+            "a b",
+            "bbbbbbbbbbbbbbbb",
+            "c",
+            "ba c",
+        ];
+        let rules = keywords.len();
+        let m = KeywordMatcher::new(
+            keywords
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (i as u32, vec![k.to_string()])),
+        )
+        .expect("builds");
+        let ac = aho_corasick::AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(keywords)
+            .expect("builds");
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for len in (0..700).chain([1000, 4096, 4097]) {
+            let text: String = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    ['a', 'b', 'c', ' ', 'b'][(x % 5) as usize]
+                })
+                .collect();
+            // Keyword-only rules report every occurrence: compare those.
+            let mut hits = Vec::new();
+            let mut gate = vec![false; rules];
+            m.run(
+                &text,
+                &mut gate,
+                &mut Vec::new(),
+                &vec![true; rules],
+                &vec![false; rules],
+                |h| hits.push((h.rule, h.start, h.end)),
+            );
+            let mut want: Vec<(u32, usize, usize)> = ac
+                .find_overlapping_iter(&text)
+                .filter(|h| is_whole_word(text.as_bytes(), h.start(), h.end()))
+                .map(|h| (h.pattern().as_u32(), h.start(), h.end()))
+                .collect();
+            hits.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(hits, want, "length {len}");
+            // Gated rules open exactly when their keyword occurs.
+            let mut gate = vec![false; rules];
+            let mut opened = Vec::new();
+            m.run(
+                &text,
+                &mut gate,
+                &mut opened,
+                &vec![false; rules],
+                &vec![false; rules],
+                |_| {},
+            );
+            let mut want: Vec<u32> = ac
+                .find_overlapping_iter(&text)
+                .map(|h| h.pattern().as_u32())
+                .collect();
+            want.sort_unstable();
+            want.dedup();
+            opened.sort_unstable();
+            assert_eq!(opened, want, "length {len}");
+        }
     }
 
     #[test]
