@@ -100,14 +100,36 @@ fn response(c: &mut Criterion) {
     group.finish();
 }
 
+/// Building the engine from the built-in packs (parsed once per process; their regexes
+/// compile on first use), and with everything compiled up front (`warm_up`). The first
+/// build in a process, which also parses the packs, is timed by `src/bin/memory.rs`.
 fn build(c: &mut Criterion) {
     let mut group = c.benchmark_group("build");
     group.sample_size(10);
     group.bench_function("default-rules", |b| {
         b.iter(|| Firewall::new().expect("builds"))
     });
+    group.bench_function("default-rules+warm-up", |b| {
+        b.iter(|| {
+            let fw = Firewall::new().expect("builds");
+            fw.warm_up();
+            fw
+        })
+    });
     group.finish();
 }
 
-criterion_group!(benches, scan, reference, response, build);
+/// Redacting 1 KB of configuration text with keys, a database URL and an e-mail address.
+fn redact(c: &mut Criterion) {
+    let fw = Firewall::new().expect("builds");
+    let t = text(Kind::Secrets, 1024);
+    let redacted = fw.redact(&t);
+    assert!(!redacted.contains("AKIAUJZDEGXDNCF32EPF"), "{redacted}");
+    let mut group = c.benchmark_group("redact");
+    group.throughput(Throughput::Bytes(t.len() as u64));
+    group.bench_function("secrets/1KB", |b| b.iter(|| fw.redact(black_box(&t))));
+    group.finish();
+}
+
+criterion_group!(benches, scan, reference, response, build, redact);
 criterion_main!(benches);
