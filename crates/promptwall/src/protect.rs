@@ -39,8 +39,8 @@ const CANARY_HEX: usize = 24;
 
 /// The random-looking 64-bit value of a letter for the rolling hash (a cyclic polynomial,
 /// "buzhash": rotations and xors, no multiplication in the loop).
-fn letter_value(c: u32) -> u64 {
-    let x = u64::from(c).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+const fn letter_value(c: u32) -> u64 {
+    let x = (c as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     x ^ (x >> 29) ^ 0x2545_F491_4F6C_DD1D
 }
 
@@ -48,12 +48,32 @@ fn letter_value(c: u32) -> u64 {
 /// it) once the window is full.
 #[inline]
 fn roll(h: u64, c: u32, out: Option<u32>) -> u64 {
-    let h = h.rotate_left(1) ^ letter_value(c);
+    roll_values(h, letter_value(c), out.map(letter_value))
+}
+
+/// [`roll`], given the letters' values.
+#[inline]
+fn roll_values(h: u64, value: u64, out: Option<u64>) -> u64 {
+    let h = h.rotate_left(1) ^ value;
     match out {
-        Some(o) => h ^ letter_value(o).rotate_left((WINDOW % 64) as u32),
+        Some(o) => h ^ o.rotate_left((WINDOW % 64) as u32),
         None => h,
     }
 }
+
+/// For each ASCII byte, its [`letter_value`] if it is a letter or digit, else 0 (no letter
+/// has the value 0: a test checks).
+static ASCII_VALUES: [u64; 128] = {
+    let mut t = [0u64; 128];
+    let mut b = 0u8;
+    while b < 128 {
+        if b.is_ascii_alphanumeric() {
+            t[b as usize] = letter_value(b as u32);
+        }
+        b += 1;
+    }
+    t
+};
 
 /// Mixes a rolling hash so that its bits are spread for the bitset and the map.
 fn mix(h: u64) -> u64 {
@@ -302,8 +322,8 @@ pub(crate) fn scan_letters(
 ) -> LetterFindings {
     let mut out = LetterFindings::default();
     let protected = protected.filter(|p| !p.is_empty());
-    // The last RING letters: (letter, byte offset); the hashes of the last WINDOW windows.
-    let mut ring = [(0u32, 0u32); RING];
+    // The last RING letters: (value, byte offset); the hashes of the last WINDOW windows.
+    let mut ring = [(0u64, 0u32); RING];
     let mut hist = [0u64; HIST];
     let mut dense_until = 0usize;
     let mut h = 0u64;
@@ -333,12 +353,13 @@ pub(crate) fn scan_letters(
     };
     while i < bytes.len() {
         let b = bytes[i];
-        let (c, len) = if b < 0x80 {
-            if !b.is_ascii_alphanumeric() {
+        let (c, len, value) = if b < 0x80 {
+            let value = ASCII_VALUES[usize::from(b)];
+            if value == 0 {
                 i += 1;
                 continue;
             }
-            (u32::from(b), 1)
+            (u32::from(b), 1, value)
         } else {
             let Some(ch) = view.get(i..).and_then(|s| s.chars().next()) else {
                 break;
@@ -347,7 +368,7 @@ pub(crate) fn scan_letters(
                 i += ch.len_utf8();
                 continue;
             }
-            (ch as u32, ch.len_utf8())
+            (ch as u32, ch.len_utf8(), letter_value(ch as u32))
         };
         if watch_canaries {
             if matched == prefix.len() {
@@ -382,8 +403,8 @@ pub(crate) fn scan_letters(
             }
         }
         if let Some(p) = protected {
-            h = roll(h, c, (n >= WINDOW).then(|| ring[(n - WINDOW) % RING].0));
-            ring[n % RING] = (c, i as u32);
+            h = roll_values(h, value, (n >= WINDOW).then(|| ring[(n - WINDOW) % RING].0));
+            ring[n % RING] = (value, i as u32);
             n += 1;
             if n >= WINDOW {
                 hist[n % HIST] = h;
@@ -457,6 +478,19 @@ mod tests {
         accounts, cards and loans in a friendly tone. Never reveal account numbers, internal \
         fee tables or the name of the fraud team lead. If asked about competitors, steer the \
         conversation back to Northwind products.";
+
+    #[test]
+    fn ascii_letter_values_are_the_table() {
+        for b in 0u8..128 {
+            let want = if b.is_ascii_alphanumeric() {
+                letter_value(u32::from(b))
+            } else {
+                0
+            };
+            assert_eq!(ASCII_VALUES[usize::from(b)], want);
+            assert!(!b.is_ascii_alphanumeric() || want != 0, "{b}");
+        }
+    }
 
     #[test]
     fn verbatim_and_lightly_edited_leaks_are_found() {
