@@ -37,7 +37,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from timing import per_prompt, summary
+from timing import pass_cpu, per_prompt, summary
 
 PLANTED = ("planted-generated", "planted-rules")
 BENIGN = ("benign", "benign-dev")
@@ -98,7 +98,11 @@ def run_promptwall(rows: list[dict[str, Any]], cli: Path, rounds: int, work: Pat
     t0 = time.perf_counter()
     fw = promptwall.Firewall()
     build_s = time.perf_counter() - t0
-    scan, scan_us, verdicts = per_prompt(fw.scan, texts, rounds)
+    scan, scan_us, verdicts, _ = per_prompt(fw.scan, texts, rounds)
+    parts: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        parts[r["set"]].append(r["text"])
+    cpu_by_part = {part: pass_cpu(fw.scan, ts, rounds) for part, ts in parts.items()}
     spans = [[(f.start, f.end, f.rule) for f in v.findings if f.category == "secret"] for v in verdicts]
     actions = [v.action for v in verdicts]
 
@@ -151,6 +155,7 @@ def run_promptwall(rows: list[dict[str, Any]], cli: Path, rounds: int, work: Pat
     total = statistics.median(w for w, _ in runs)
     startup = statistics.median(w for w, _ in starts)
     cpu_total = statistics.median(c for _, c in runs)
+    cpu_startup = statistics.median(c for _, c in starts)
 
     return {
         "version": promptwall.__version__,
@@ -158,13 +163,16 @@ def run_promptwall(rows: list[dict[str, Any]], cli: Path, rounds: int, work: Pat
         "build_s": build_s,
         "scan": scan,
         "scan_us": scan_us,
+        "cpu_by_part": cpu_by_part,
         "batch": batch,
         "cli": {
             "total_ms": total / 1000,
             "wall_us": total / n,
             "cpu_us": cpu_total / n,
             "startup_ms": startup / 1000,
+            "startup_cpu_ms": cpu_startup / 1000,
             "wall_us_after_startup": (total - startup) / n,
+            "cpu_us_after_startup": (cpu_total - cpu_startup) / n,
             "actions_agree": cli_agree,
         },
         "spans": spans,
@@ -194,13 +202,20 @@ def run_detect_secrets(rows: list[dict[str, Any]], work: Path, rounds: int) -> d
 
     with default_settings() as settings:
         plugins = len(settings.plugins)
-        timing, us, found = per_prompt(via_file, texts, rounds, warmup=20)
+        timing, us, found, cpu_us = per_prompt(via_file, texts, rounds, warmup=20, cpu_each=True)
     # A secret whose value cannot be found in the text again is placed over the whole text.
     spans = [
         [(s, e, typ) for typ, value in f for s, e in occurrences(text, value)] or [(0, len(text), typ) for typ, _ in f]
         for text, f in zip(texts, found)
     ]
-    return {"version": version("detect-secrets"), "plugins": plugins, "scan": timing, "scan_us": us, "spans": spans}
+    return {
+        "version": version("detect-secrets"),
+        "plugins": plugins,
+        "scan": timing,
+        "scan_us": us,
+        "cpu_us": cpu_us,
+        "spans": spans,
+    }
 
 
 # --- tiktoken -----------------------------------------------------------------------------
@@ -218,8 +233,8 @@ def run_tokens(rows: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
         except Exception as e:  # noqa: BLE001 - any failure to load offline ends the run
             fail(f"tiktoken cannot load {name} (run.sh fills TIKTOKEN_CACHE_DIR): {e}")
         promptwall.count_tokens("warm up", name)  # builds the encoding's tables once
-        tk, _, tk_n = per_prompt(lambda t: len(enc.encode_ordinary(t)), texts, rounds)
-        pw, _, pw_n = per_prompt(lambda t: promptwall.count_tokens(t, name), texts, rounds)
+        tk, _, tk_n, _ = per_prompt(lambda t: len(enc.encode_ordinary(t)), texts, rounds)
+        pw, _, pw_n, _ = per_prompt(lambda t: promptwall.count_tokens(t, name), texts, rounds)
         mismatches = [(rows[i]["id"], a, b) for i, (a, b) in enumerate(zip(tk_n, pw_n)) if a != b]
         out[name] = {
             "tiktoken": tk,
@@ -379,7 +394,7 @@ def main() -> None:
         },
         "corpus": {"prompts": len(rows), "sets": dict(sets), "bytes": nbytes},
         "promptwall": {k: v for k, v in pw.items() if k not in ("spans", "scan_us")},
-        "detect_secrets": {k: v for k, v in ds.items() if k not in ("spans", "scan_us")},
+        "detect_secrets": {k: v for k, v in ds.items() if k not in ("spans", "scan_us", "cpu_us")},
         "ratio_vs_detect_secrets": {
             "wall": ds["scan"]["mean_us"] / pw["scan"]["mean_us"],
             "cpu": ds["scan"]["cpu_us"] / pw["scan"]["cpu_us"],
@@ -391,8 +406,10 @@ def main() -> None:
         "differences": differences(rows, found),
         "by_set": {
             s: {
-                "promptwall": summary([pw["scan_us"][i] for i, r in enumerate(rows) if r["set"] == s]),
-                "detect-secrets": summary([ds["scan_us"][i] for i, r in enumerate(rows) if r["set"] == s]),
+                "promptwall": summary([pw["scan_us"][i] for i, r in enumerate(rows) if r["set"] == s])
+                | {"cpu_us": pw["cpu_by_part"][s]},
+                "detect-secrets": summary([ds["scan_us"][i] for i, r in enumerate(rows) if r["set"] == s])
+                | {"cpu_us": statistics.fmean(ds["cpu_us"][i] for i, r in enumerate(rows) if r["set"] == s)},
                 "kib_mean": statistics.fmean(len(r["text"].encode()) for r in rows if r["set"] == s) / 1024,
             }
             for s in sets
@@ -499,9 +516,10 @@ def markdown(rep: dict[str, Any]) -> str:
         row("LLM Guard `scan_prompt` with the five scanners, each prompt", t["mean_us"], t["p99_us"], t["cpu_us"])
     out.append("")
     out.append(
-        f"The CLI's {cl['total_ms']:,.0f} ms for the corpus include {cl['startup_ms']:,.0f} ms of process start and "
-        f"rule compilation (an empty file), so {fmt(cl['wall_us_after_startup'])} µs per prompt after it; its "
-        f"verdicts' actions equal the Python binding's on {cl['actions_agree']}/{c['prompts']} prompts. "
+        f"The CLI's {cl['total_ms']:,.0f} ms for the corpus include {cl['startup_ms']:,.0f} ms "
+        f"({cl['startup_cpu_ms']:,.0f} ms of CPU) of process start and rule compilation (an empty file), so "
+        f"{fmt(cl['wall_us_after_startup'])} µs ({fmt(cl['cpu_us_after_startup'])} µs of CPU) per prompt after it; "
+        f"its verdicts' actions equal the Python binding's on {cl['actions_agree']}/{c['prompts']} prompts. "
         f"`Firewall()` took {pw['build_s'] * 1000:,.0f} ms."
     )
     if "skipped" in lg:
@@ -509,11 +527,18 @@ def markdown(rep: dict[str, Any]) -> str:
     out.append("")
     out.append("Per-prompt means by part of the corpus:")
     out.append("")
-    out.append("| part | prompts | mean KB | promptwall mean µs | detect-secrets mean µs | ratio |")
-    out.append("|---|---:|---:|---:|---:|---:|")
+    out.append(
+        "| part | prompts | mean KB | promptwall mean µs / CPU µs | detect-secrets mean µs / CPU µs "
+        "| detect-secrets ÷ promptwall (mean / CPU) | promptwall CPU µs per KB |"
+    )
+    out.append("|---|---:|---:|---:|---:|---:|---:|")
     for part, d in rep["by_set"].items():
-        a, b2 = d["promptwall"]["mean_us"], d["detect-secrets"]["mean_us"]
-        out.append(f"| {part} | {c['sets'][part]} | {d['kib_mean']:.2f} | {fmt(a)} | {fmt(b2)} | {ratio(b2, a)} |")
+        a, b2 = d["promptwall"], d["detect-secrets"]
+        out.append(
+            f"| {part} | {c['sets'][part]} | {d['kib_mean']:.2f} | {fmt(a['mean_us'])} / {fmt(a['cpu_us'])} | "
+            f"{fmt(b2['mean_us'])} / {fmt(b2['cpu_us'])} | {ratio(b2['mean_us'], a['mean_us'])} / "
+            f"{ratio(b2['cpu_us'], a['cpu_us'])} | {fmt(a['cpu_us'] / d['kib_mean'])} |"
+        )
     out.append("")
     out.append(
         "| token count | mean µs/prompt | p99 µs/prompt | CPU µs/prompt | tiktoken ÷ promptwall (mean / CPU) | counts equal to tiktoken's |"

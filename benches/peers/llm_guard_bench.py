@@ -92,12 +92,12 @@ def main() -> None:
     }
     secrets_results = None
     for name, scanner in scanners.items():
-        summary, _, res = per_prompt(scanner.scan, texts, 1, warmup=20)
+        summary, _, res, _ = per_prompt(scanner.scan, texts, 1, warmup=20)
         result["scanners"][name] = summary
         if name == "Secrets":
             secrets_results = res
     ordered = [scanners[n] for n in ("InvisibleText", "TokenLimit", "BanSubstrings", "Regex", "Secrets")]
-    result["pipeline"], _, _ = per_prompt(lambda t: scan_prompt(ordered, t), texts, 1, warmup=20)
+    result["pipeline"], _, _, _ = per_prompt(lambda t: scan_prompt(ordered, t), texts, 1, warmup=20)
 
     assert secrets_results is not None
     result["secrets"] = {
