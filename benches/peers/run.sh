@@ -14,8 +14,9 @@
 # benches/peers/requirements*.txt), builds the CLI (`cargo build --release`) and
 # `pip install ./bindings/python`, writes the corpus and results to target/peers/
 # (corpus.jsonl, results.json, results.md) and prints the tables. Reads the benign rows of
-# ../shared/data/injection/dev.jsonl when that file exists. Needs python3 (3.11 or 3.12, with
-# venv) and cargo; not part of CI (it downloads packages). About 5 minutes once installed.
+# ../shared/data/injection/dev.jsonl when that file exists. Needs cargo and python3 3.11 or
+# later with venv (LLM Guard: 3.11 or 3.12); not part of CI (it downloads packages). About 4
+# minutes once installed; benches/README.md explains the method and keeps the results.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
