@@ -107,6 +107,17 @@ pub use rule::{Category, Disabled, Origin, Rule, RulePack, Severity, Side, Valid
 pub use validate::{entropy, iban, luhn};
 pub use verdict::{Action, CategoryScores, Finding, Verdict};
 
+/// Entry points for the fuzz targets in `fuzz/` (not part of the API; may change at any time).
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Runs every decoder and derived view of `text` with a decoding budget of `budget`
+    /// bytes, checking what each promises (spans inside `text` on char boundaries, decoded
+    /// sizes within their bounds). Panics when a promise is broken.
+    pub fn decoders(text: &str, budget: usize) {
+        crate::views::check_decoders(text, budget);
+    }
+}
+
 /// The README's Rust examples, compiled and run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]

@@ -1598,6 +1598,71 @@ impl Clauses<'_> {
     }
 }
 
+/// A check of every decoder and derived view of `text` for the fuzz targets (`fuzz/`): the
+/// encoded runs found, each decoded (bounded by `decoded_bound`, and by the budget when cut
+/// to fit it), ROT13, tag characters and undone obfuscation, then the derived views of a
+/// scan with `budget`, whose spans must map onto char boundaries inside `text`. Panics when
+/// a promise is broken.
+pub(crate) fn check_decoders(text: &str, budget: usize) {
+    let ascii = text.is_ascii();
+    for run in runs(text, ascii) {
+        assert!(run.start < run.end && run.end <= text.len(), "{run:?}");
+        let encoded = &text.as_bytes()[run.start..run.end];
+        let decoded = decode_run(run.kind, encoded);
+        let bound = decoded_bound(run.kind, encoded.len());
+        assert!(
+            decoded.len() <= bound,
+            "{run:?}: {} > {bound}",
+            decoded.len()
+        );
+        let cut = encoded_within(run.kind, budget).min(encoded.len());
+        let prefix = decode_run(run.kind, &encoded[..cut]).len();
+        assert!(
+            prefix <= budget,
+            "{run:?} cut to {cut}: {prefix} > {budget}"
+        );
+        let _ = into_text(run.kind, decoded);
+    }
+    for asked in [false, true] {
+        if let (Some((rotated, spans)), _) = rot13(text, ascii, budget, asked) {
+            assert_eq!(rotated.len(), spans.len());
+            assert!(spans
+                .iter()
+                .all(|&(s, e)| s <= e && e as usize <= text.len()));
+        }
+    }
+    let mut norm = Normalized::default();
+    norm.build(text);
+    let folded = crate::confusables::fold(&norm.text);
+    for d in derive_folded(text, &norm, folded.as_ref(), budget) {
+        let view = &d.norm.text;
+        let bounds: Vec<usize> = view
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([view.len()])
+            .collect();
+        // Every span of one or two characters, and the whole view.
+        let pairs = bounds
+            .windows(2)
+            .chain(bounds.windows(3))
+            .map(|w| (w[0], w[w.len() - 1]))
+            .chain([(0, view.len())]);
+        for (s, e) in pairs {
+            let (a, b) = d.span(s, e, &norm.map);
+            assert!(
+                a <= b && b <= text.len(),
+                "view {}: {s}..{e} -> {a}..{b}",
+                d.name
+            );
+            assert!(
+                text.is_char_boundary(a) && text.is_char_boundary(b),
+                "view {}: {s}..{e} -> {a}..{b} splits a character",
+                d.name
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
