@@ -96,7 +96,8 @@ pub use abuse::{
 };
 pub use engine::{
     estimate_tokens, ExampleFailure, Firewall, FirewallBuilder, BIDI_RULE, HIDDEN_RULES,
-    HIDDEN_SCORE, INVISIBLE_RULE, MAX_BYTES_RULE, MAX_TOKENS_RULE, MIXED_SCRIPT_RULE, ZALGO_RULE,
+    HIDDEN_SCORE, INVISIBLE_RULE, LIMIT_RULE, MAX_BYTES_RULE, MAX_TOKENS_RULE, MIXED_SCRIPT_RULE,
+    ZALGO_RULE,
 };
 pub use error::{Error, ErrorKind};
 pub use metrics::MetricsSnapshot;
