@@ -69,7 +69,10 @@
 //!
 //! Scan cost is linear in the text's length and capped by the policy's `max_bytes` (1 MiB by
 //! default; longer texts get an `abuse.max-bytes` finding and only the first `max_bytes` are
-//! scanned). Regexes run with size limits and ASCII word boundaries; no input panics.
+//! scanned) and decoding budget (`max_decoded_bytes`, 64 KiB, nested 3 deep; encoded text
+//! left undecoded gets an `abuse.limit` finding). A scan cut short by a limit takes the
+//! policy's `[limits] on_limit` action, `block` by default. Regexes run with size limits and
+//! ASCII word boundaries; no input panics. `docs/limits.md` lists every limit.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
