@@ -4,7 +4,8 @@
 #   1. include/promptwall.h is what the pinned cbindgen makes of src/lib.rs;
 #   2. the release libraries build and stage (make lib: build/lib, build/include, promptwall.pc);
 #   3. tests/test.c, compiled as C and as C++ with -Wall -Wextra -Werror -pedantic, against the
-#      static and the shared library, passes: natively and under valgrind memcheck;
+#      static and the shared library, passes: natively and under valgrind memcheck; and
+#      tests/stress.c (8 threads x 20,000 scans agree with one thread) passes natively;
 #   4. the example filter builds (with pkg-config, and statically) and gives the expected
 #      actions; so does the Go example when a Go toolchain is present.
 #
@@ -173,6 +174,15 @@ for lang in c c++; do
       --errors-for-leak-kinds=definite,possible --suppressions="$HERE/tests/valgrind.supp" "$bin"
   done
 done
+
+step "threads at volume: 8 threads x 20,000 scans, natively (tests/stress.c)"
+# shellcheck disable=SC2086
+if gcc -std=c11 $WARN -O2 $CFLAGS_PW -o "$BUILD/stress" "$HERE/tests/stress.c" -x none \
+  $STATIC_LIBS -pthread; then
+  run_tests "stress" "$BUILD/stress"
+else
+  bad "compile tests/stress.c"
+fi
 
 # ---- 4. the examples ----------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 //! `tests/data/conformance/` and the check of a verdict against a case.
 #![forbid(unsafe_code)]
 
+pub mod hostile;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

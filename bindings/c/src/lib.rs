@@ -31,6 +31,9 @@ use promptwall::{
     Action, Category, Error, ErrorKind, Finding, Firewall, FirewallBuilder, Severity, Verdict,
 };
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 /// The result of a fallible call. C sees it as a `uint32_t`; the values never change.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

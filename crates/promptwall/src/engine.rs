@@ -33,6 +33,11 @@ const MAX_FINDINGS_PER_RULE: usize = 32;
 /// Rule id of the finding for texts over the policy's `max_bytes`.
 pub const MAX_BYTES_RULE: &str = "abuse.max-bytes";
 
+/// Rule id of the finding for scans whose decoding stopped at a limit with encoded text left
+/// undecoded: the policy's `max_decoded_bytes` ran out, or encodings nest deeper than the
+/// decoders go. Like [`MAX_BYTES_RULE`], it takes the policy's `on_limit` action.
+pub const LIMIT_RULE: &str = "abuse.limit";
+
 /// Rule id of the finding for texts over the policy's token limit (`[tokens] max_input`).
 pub const MAX_TOKENS_RULE: &str = "abuse.max-tokens";
 
@@ -378,7 +383,7 @@ impl Firewall {
         let known: std::collections::HashSet<&str> = merged
             .iter()
             .map(|r| r.id.as_str())
-            .chain([MAX_BYTES_RULE, MAX_TOKENS_RULE])
+            .chain([MAX_BYTES_RULE, MAX_TOKENS_RULE, LIMIT_RULE])
             .chain(HIDDEN_RULES)
             .chain(crate::abuse::ABUSE_HEURISTICS)
             .chain([PROTECTED_RULE, CANARY_RULE])
@@ -513,11 +518,17 @@ impl Firewall {
             .iter()
             .map(|r| Arc::clone(&r.id))
             .chain(
-                [MAX_BYTES_RULE, MAX_TOKENS_RULE, PROTECTED_RULE, CANARY_RULE]
-                    .into_iter()
-                    .chain(HIDDEN_RULES)
-                    .chain(crate::abuse::ABUSE_HEURISTICS)
-                    .map(Arc::from),
+                [
+                    MAX_BYTES_RULE,
+                    MAX_TOKENS_RULE,
+                    LIMIT_RULE,
+                    PROTECTED_RULE,
+                    CANARY_RULE,
+                ]
+                .into_iter()
+                .chain(HIDDEN_RULES)
+                .chain(crate::abuse::ABUSE_HEURISTICS)
+                .map(Arc::from),
             )
             .collect();
         Ok(Firewall {
@@ -760,7 +771,27 @@ impl Firewall {
         }
         if self.policy.max_decoded_bytes > 0 {
             let budget = self.policy.max_decoded_bytes;
-            for d in views::derive_folded(scanned, &norm, folded.as_ref(), budget) {
+            let (derived, limit) =
+                views::derive_with_limits(scanned, &norm, folded.as_ref(), budget);
+            if let Some(hit) = limit.filter(|_| self.policy.category(Category::Abuse).enabled) {
+                self.push_builtin(
+                    &mut scan.findings,
+                    (LIMIT_RULE, Category::Abuse, Severity::High, 0.9),
+                    hit.1,
+                    Cow::Borrowed("raw"),
+                    match hit.0 {
+                        views::DecodeLimit::Budget => format!(
+                            "decoding budget of {budget} bytes used up: encoded text from here \
+                             on was not decoded"
+                        ),
+                        views::DecodeLimit::Depth => format!(
+                            "encodings nested more than {} deep: the innermost was not decoded",
+                            views::MAX_DECODE_DEPTH
+                        ),
+                    },
+                );
+            }
+            for d in derived {
                 let name = d.name.clone();
                 self.scan_view(
                     scan,
@@ -1183,19 +1214,31 @@ impl Firewall {
         findings.dedup_by(|b, a| a.rule == b.rule && a.start == b.start && a.end == b.end);
         let mut seen: Vec<&str> = Vec::new();
         let mut miss = [1.0f64; 6];
+        // The same without the findings of limits, whose action is the policy's `on_limit`.
+        let mut miss_acting = [1.0f64; 6];
+        let mut limit_hit = false;
         for f in &findings {
             if seen.contains(&&*f.rule) {
                 continue;
             }
             seen.push(&f.rule);
             miss[f.category as usize] *= 1.0 - f.score;
+            if matches!(&*f.rule, MAX_BYTES_RULE | LIMIT_RULE) {
+                limit_hit = true;
+            } else {
+                miss_acting[f.category as usize] *= 1.0 - f.score;
+            }
         }
         let mut categories = CategoryScores::default();
-        let mut action = Action::Allow;
+        let mut action = if limit_hit {
+            self.policy.on_limit
+        } else {
+            Action::Allow
+        };
         for c in Category::ALL {
-            let s = round4(1.0 - miss[c as usize]);
-            *categories.get_mut(c) = s;
-            action = action.max(self.policy.category(c).action_on(side, s));
+            *categories.get_mut(c) = round4(1.0 - miss[c as usize]);
+            let acting = round4(1.0 - miss_acting[c as usize]);
+            action = action.max(self.policy.category(c).action_on(side, acting));
         }
         let omitted = findings.len().saturating_sub(self.policy.max_findings);
         findings.truncate(self.policy.max_findings);

@@ -69,7 +69,10 @@
 //!
 //! Scan cost is linear in the text's length and capped by the policy's `max_bytes` (1 MiB by
 //! default; longer texts get an `abuse.max-bytes` finding and only the first `max_bytes` are
-//! scanned). Regexes run with size limits and ASCII word boundaries; no input panics.
+//! scanned) and decoding budget (`max_decoded_bytes`, 64 KiB, nested 3 deep; encoded text
+//! left undecoded gets an `abuse.limit` finding). A scan cut short by a limit takes the
+//! policy's `[limits] on_limit` action, `block` by default. Regexes run with size limits and
+//! ASCII word boundaries; no input panics. `docs/limits.md` lists every limit.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -96,7 +99,8 @@ pub use abuse::{
 };
 pub use engine::{
     estimate_tokens, ExampleFailure, Firewall, FirewallBuilder, BIDI_RULE, HIDDEN_RULES,
-    HIDDEN_SCORE, INVISIBLE_RULE, MAX_BYTES_RULE, MAX_TOKENS_RULE, MIXED_SCRIPT_RULE, ZALGO_RULE,
+    HIDDEN_SCORE, INVISIBLE_RULE, LIMIT_RULE, MAX_BYTES_RULE, MAX_TOKENS_RULE, MIXED_SCRIPT_RULE,
+    ZALGO_RULE,
 };
 pub use error::{Error, ErrorKind};
 pub use metrics::MetricsSnapshot;
@@ -106,6 +110,17 @@ pub use redact::{mask, Placeholder};
 pub use rule::{Category, Disabled, Origin, Rule, RulePack, Severity, Side, Validator, ViewKind};
 pub use validate::{entropy, iban, luhn};
 pub use verdict::{Action, CategoryScores, Finding, Verdict};
+
+/// Entry points for the fuzz targets in `fuzz/` (not part of the API; may change at any time).
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Runs every decoder and derived view of `text` with a decoding budget of `budget`
+    /// bytes, checking what each promises (spans inside `text` on char boundaries, decoded
+    /// sizes within their bounds). Panics when a promise is broken.
+    pub fn decoders(text: &str, budget: usize) {
+        crate::views::check_decoders(text, budget);
+    }
+}
 
 /// The README's Rust examples, compiled and run as doc tests.
 #[cfg(doctest)]

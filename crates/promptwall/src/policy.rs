@@ -8,6 +8,10 @@
 //! max_decoded_bytes = 65536  # decoding budget per scan (base64, hex, ...); 0: off
 //! redact_placeholder = "[REDACTED:{rule}]"  # also {category} and {severity}
 //!
+//! [limits]
+//! on_limit = "block"    # when a limit cut a scan short (`abuse.max-bytes`, `abuse.limit`):
+//!                       # block (default, fail closed), flag, or allow (fail open)
+//!
 //! [tokens]
 //! encoding = "o200k_base" # or "cl100k_base": the encoding the limit counts in
 //! max_input = 8000        # longer texts get `abuse.max-tokens` (0 or absent: no limit)
@@ -189,6 +193,13 @@ pub struct Policy {
     /// allow_hosts`): exfiltration findings about them are dropped. A name matches itself
     /// and its subdomains; lowercase, without scheme, port or path.
     pub exfiltration_allow_hosts: Vec<String>,
+    /// The action when a limit cut a scan short, so that part of the text went unexamined:
+    /// the text was longer than `max_bytes` (`abuse.max-bytes`), or decoding stopped at its
+    /// budget or depth with encoded text left (`abuse.limit`). Those findings take this
+    /// action whatever their score (which still counts in the abuse category's score):
+    /// `Block` (the default: fail closed), `Flag`, or `Allow` (fail open: the verdict is
+    /// that of what was examined). `[limits] on_limit` in TOML; `Redact` is refused there.
+    pub on_limit: Action,
     /// The TOML it was parsed from, if any (kept so an engine can be rebuilt elsewhere).
     pub text: Option<String>,
 }
@@ -212,6 +223,7 @@ impl Default for Policy {
             allow: Vec::new(),
             redact_placeholder: Placeholder::default(),
             exfiltration_allow_hosts: Vec::new(),
+            on_limit: Action::Block,
             text: None,
         }
     }
@@ -234,6 +246,13 @@ struct RawPolicy {
     #[serde(default)]
     allow: Vec<toml::Spanned<RawAllow>>,
     exfiltration: Option<toml::Spanned<RawExfiltration>>,
+    limits: Option<toml::Spanned<RawLimits>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    on_limit: Option<Action>,
 }
 
 #[derive(Deserialize)]
@@ -382,6 +401,21 @@ impl Policy {
                     })
                 }
                 _ => {}
+            }
+        }
+        if let Some(spanned) = raw.limits {
+            let line = line_of(text, spanned.span().start);
+            match spanned.into_inner().on_limit {
+                Some(Action::Redact) => {
+                    return Err(at(
+                        line,
+                        "`on_limit` is block, flag or allow (redaction cannot stand for the \
+                         part of the text that was not examined)"
+                            .into(),
+                    ))
+                }
+                Some(a) => p.on_limit = a,
+                None => {}
             }
         }
         if let Some(spanned) = raw.exfiltration {
@@ -672,6 +706,29 @@ regex = '^test'
         let e = Policy::from_toml("[tokens]\nmax_input = -1\n", "p").expect_err("bad");
         assert!(e.message().contains("max_input"), "{e}");
         let e = Policy::from_toml("[tokens]\nmax = 1\n", "p").expect_err("bad");
+        assert!(e.message().contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn on_limit_defaults_to_block_and_is_configurable() {
+        assert_eq!(Policy::default().on_limit, Action::Block);
+        for (v, a) in [
+            ("block", Action::Block),
+            ("flag", Action::Flag),
+            ("allow", Action::Allow),
+        ] {
+            let p = Policy::from_toml(&format!("[limits]\non_limit = \"{v}\"\n"), "p.toml")
+                .expect("parses");
+            assert_eq!(p.on_limit, a);
+        }
+        let e = Policy::from_toml("flag = 0.5\n[limits]\non_limit = \"redact\"\n", "p.toml")
+            .expect_err("redact is refused");
+        assert!(e.to_string().starts_with("p.toml:2: "), "{e}");
+        assert!(e.message().contains("block, flag or allow"), "{e}");
+        let e = Policy::from_toml("\n[limits]\non_limit = \"ignore\"\n", "p.toml")
+            .expect_err("unknown action");
+        assert_eq!(e.line(), Some(3), "{e}");
+        let e = Policy::from_toml("[limits]\nmax = 1\n", "p.toml").expect_err("unknown key");
         assert!(e.message().contains("unknown field"), "{e}");
     }
 

@@ -110,6 +110,19 @@ impl Derived {
     }
 }
 
+/// Where decoding stopped short: encoded text of the scan that was left undecoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DecodeLimit {
+    /// The byte budget ran out: a run was cut to fit it, or skipped.
+    Budget,
+    /// Text decoded [`MAX_DECODE_DEPTH`] times still holds an encoded run that reads as text.
+    Depth,
+}
+
+/// A limit that decoding hit, and the span of the original text it left undecoded (the
+/// first such place).
+pub(crate) type LimitHit = (DecodeLimit, (usize, usize));
+
 /// A byte budget shared by all decoders of one scan.
 struct Budget(usize);
 
@@ -139,6 +152,18 @@ pub(crate) fn derive_folded(
     folded: Option<&Folded>,
     budget: usize,
 ) -> Vec<Derived> {
+    derive_with_limits(original, norm, folded, budget).0
+}
+
+/// [`derive_folded`], and the first limit decoding hit, if any: where encoded text was
+/// left undecoded because the budget ran out or encodings nest deeper than
+/// [`MAX_DECODE_DEPTH`].
+pub(crate) fn derive_with_limits(
+    original: &str,
+    norm: &Normalized,
+    folded: Option<&Folded>,
+    budget: usize,
+) -> (Vec<Derived>, Option<LimitHit>) {
     let mut out = Vec::new();
     if !original.is_ascii() {
         if let Some(d) = tags(original) {
@@ -164,9 +189,13 @@ pub(crate) fn derive_folded(
         original,
         original_asks_rot13: None,
         out,
+        limit: None,
     };
     decode_all(original, None, "", 1, &mut ctx);
-    ctx.out
+    let limit = ctx
+        .limit
+        .map(|(kind, (s, e))| (kind, (s as usize, e as usize)));
+    (ctx.out, limit)
 }
 
 /// Unicode tag characters (U+E0020 to U+E007E) carry ASCII invisibly: decode each run of them.
@@ -367,6 +396,8 @@ struct Decoding<'a> {
     original: &'a str,
     original_asks_rot13: Option<bool>,
     out: Vec<Derived>,
+    /// The first limit hit, with the span of the original text left undecoded.
+    limit: Option<(DecodeLimit, (u32, u32))>,
 }
 
 /// For each byte of a text, a span of another text it stands for.
@@ -391,9 +422,6 @@ fn decode_all(
     depth: usize,
     ctx: &mut Decoding<'_>,
 ) {
-    if depth > MAX_DECODE_DEPTH {
-        return;
-    }
     let bytes = text.as_bytes();
     // The span of the original text that `text[s..e]` stands for; `s == e` for a point.
     let orig_span = |s: usize, e: usize| -> (u32, u32) {
@@ -411,6 +439,20 @@ fn decode_all(
         }
     };
     let ascii = text.is_ascii();
+    if depth > MAX_DECODE_DEPTH {
+        // Decoded often enough. Still, say so when what is left reads as text once decoded
+        // (bounded: this text is itself within the budget).
+        if ctx.limit.is_none() {
+            let hidden = runs(text, ascii).into_iter().find(|r| {
+                let decoded = decode_run(r.kind, &bytes[r.start..r.end]);
+                into_text(r.kind, decoded).is_some_and(|d| mostly_text(&d))
+            });
+            if let Some(r) = hidden {
+                ctx.limit = Some((DecodeLimit::Depth, orig_span(r.start, r.end)));
+            }
+        }
+        return;
+    }
     // The decoded runs of each kind, joined by line breaks into one view: a text of many
     // runs costs one scan per kind, not one per run. Each byte keeps its own run's span.
     let mut joined: Vec<(&'static str, String, Spans)> = Vec::new();
@@ -418,6 +460,9 @@ fn decode_all(
         // A run that may decode to more than the budget left is cut to a prefix that cannot
         // (a long run of one encoding still shows what it starts with).
         if decoded_bound(run.kind, run.end - run.start) > ctx.budget.0 {
+            if ctx.limit.is_none() {
+                ctx.limit = Some((DecodeLimit::Budget, orig_span(run.start, run.end)));
+            }
             run.end = run.start + encoded_within(run.kind, ctx.budget.0);
             while !text.is_char_boundary(run.end) {
                 run.end -= 1;
@@ -434,6 +479,9 @@ fn decode_all(
             .budget
             .take(decoded.as_ref().map_or(raw_len, String::len))
         {
+            if ctx.limit.is_none() {
+                ctx.limit = Some((DecodeLimit::Budget, orig_span(run.start, run.end)));
+            }
             continue;
         }
         let Some(decoded) = decoded.filter(|d| mostly_text(d)) else {
@@ -475,7 +523,11 @@ fn decode_all(
         ctx.original_asks_rot13 = Some(asked || asks);
     }
     if let Some((rotated, spans)) = found {
-        if ctx.budget.take(rotated.len()) && mostly_text(&rotated) {
+        if !ctx.budget.take(rotated.len()) {
+            if let (None, Some(&(s, _)), Some(&(_, e))) = (ctx.limit, spans.first(), spans.last()) {
+                ctx.limit = Some((DecodeLimit::Budget, orig_span(s as usize, e as usize)));
+            }
+        } else if mostly_text(&rotated) {
             let spans = spans
                 .into_iter()
                 .map(|(s, e)| orig_span(s as usize, e as usize))
@@ -1594,6 +1646,71 @@ impl Clauses<'_> {
         match self.picked.last_mut() {
             Some(last) if last.1 == c.start => last.1 = end,
             _ => self.picked.push((c.start, end)),
+        }
+    }
+}
+
+/// A check of every decoder and derived view of `text` for the fuzz targets (`fuzz/`): the
+/// encoded runs found, each decoded (bounded by `decoded_bound`, and by the budget when cut
+/// to fit it), ROT13, tag characters and undone obfuscation, then the derived views of a
+/// scan with `budget`, whose spans must map onto char boundaries inside `text`. Panics when
+/// a promise is broken.
+pub(crate) fn check_decoders(text: &str, budget: usize) {
+    let ascii = text.is_ascii();
+    for run in runs(text, ascii) {
+        assert!(run.start < run.end && run.end <= text.len(), "{run:?}");
+        let encoded = &text.as_bytes()[run.start..run.end];
+        let decoded = decode_run(run.kind, encoded);
+        let bound = decoded_bound(run.kind, encoded.len());
+        assert!(
+            decoded.len() <= bound,
+            "{run:?}: {} > {bound}",
+            decoded.len()
+        );
+        let cut = encoded_within(run.kind, budget).min(encoded.len());
+        let prefix = decode_run(run.kind, &encoded[..cut]).len();
+        assert!(
+            prefix <= budget,
+            "{run:?} cut to {cut}: {prefix} > {budget}"
+        );
+        let _ = into_text(run.kind, decoded);
+    }
+    for asked in [false, true] {
+        if let (Some((rotated, spans)), _) = rot13(text, ascii, budget, asked) {
+            assert_eq!(rotated.len(), spans.len());
+            assert!(spans
+                .iter()
+                .all(|&(s, e)| s <= e && e as usize <= text.len()));
+        }
+    }
+    let mut norm = Normalized::default();
+    norm.build(text);
+    let folded = crate::confusables::fold(&norm.text);
+    for d in derive_folded(text, &norm, folded.as_ref(), budget) {
+        let view = &d.norm.text;
+        let bounds: Vec<usize> = view
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([view.len()])
+            .collect();
+        // Every span of one or two characters, and the whole view.
+        let pairs = bounds
+            .windows(2)
+            .chain(bounds.windows(3))
+            .map(|w| (w[0], w[w.len() - 1]))
+            .chain([(0, view.len())]);
+        for (s, e) in pairs {
+            let (a, b) = d.span(s, e, &norm.map);
+            assert!(
+                a <= b && b <= text.len(),
+                "view {}: {s}..{e} -> {a}..{b}",
+                d.name
+            );
+            assert!(
+                text.is_char_boundary(a) && text.is_char_boundary(b),
+                "view {}: {s}..{e} -> {a}..{b} splits a character",
+                d.name
+            );
         }
     }
 }
