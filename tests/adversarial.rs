@@ -7,9 +7,10 @@
 //! test runs only in release builds (`scripts/test-all` runs it with
 //! `cargo test --release -p promptwall-tests --test adversarial -- --ignored`):
 //!
-//! - **linear**: scanning 8 times the text takes less than 32 times as long (linear cost
-//!   gives 8 times, a little more once the text outgrows the caches; quadratic 64 times);
-//!   each size is timed at its fastest of three runs;
+//! - **linear**: scanning 8 times the text takes less than 48 times as long (linear cost
+//!   gives 8 times, up to four times that once the text outgrows the caches on a machine
+//!   that other work shares; quadratic 64 times); each size is timed at its fastest of five
+//!   runs;
 //! - **bounded**: each input finishes within a time stated per megabyte in the table,
 //!   about ten times what it takes on a developer's 2-core machine, and
 //! - **memory**: the peak resident memory of handling an input grows by less than the stated
@@ -361,7 +362,7 @@ fn probe() {
 
 /// The fastest of three runs of `f`.
 fn fastest(mut f: impl FnMut()) -> Duration {
-    (0..3)
+    (0..5)
         .map(|_| {
             let t = Instant::now();
             f();
@@ -423,7 +424,7 @@ fn adversarial_inputs_stay_linear_and_bounded() {
         );
         // Linear: 8 times the text, not (much) more than 8 times the time. Times under a
         // few milliseconds are all noise: those pass.
-        if ratio > 32.0 && t_large > Duration::from_millis(20) {
+        if ratio > 48.0 && t_large > Duration::from_millis(20) {
             failures.push(format!(
                 "{}: {ratio:.1} times slower on 8 times the text",
                 row.name

@@ -408,6 +408,14 @@ pw_status pw_count_tokens(const char *encoding, const uint8_t *text, size_t len,
 pw_status pw_firewall_canary(const struct pw_firewall *fw, char **token, char **instruction);
 
 /**
+ * Compiles now what the firewall otherwise compiles on first use (the built-in rules'
+ * regexes, the automaton for non-ASCII text), so that no later scan pays for it: call it
+ * once after building, before the firewall serves requests. Takes a few hundred
+ * milliseconds; safe to call from any thread, and again (then it does nothing).
+ */
+pw_status pw_firewall_warm_up(const struct pw_firewall *fw);
+
+/**
  * The firewall's usage counters since it was built, in the Prometheus text format: scans
  * per side and action, findings per category and per rule, tokens counted, quota checks
  * allowed and denied. They never hold scanned text or quota keys.

@@ -882,6 +882,22 @@ pub extern "C" fn pw_firewall_canary(
     })
 }
 
+/// Compiles now what the firewall otherwise compiles on first use (the built-in rules'
+/// regexes, the automaton for non-ASCII text), so that no later scan pays for it: call it
+/// once after building, before the firewall serves requests. Takes a few hundred
+/// milliseconds; safe to call from any thread, and again (then it does nothing).
+#[no_mangle]
+pub extern "C" fn pw_firewall_warm_up(fw: *const pw_firewall) -> pw_status {
+    boundary(pw_status::Panic, || {
+        if fw.is_null() {
+            return null("fw");
+        }
+        // SAFETY: not NULL, and the caller promises a live firewall.
+        unsafe { &(*fw).fw }.warm_up();
+        pw_status::Ok
+    })
+}
+
 /// The firewall's usage counters since it was built, in the Prometheus text format: scans
 /// per side and action, findings per category and per rule, tokens counted, quota checks
 /// allowed and denied. They never hold scanned text or quota keys.

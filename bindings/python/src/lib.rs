@@ -587,6 +587,12 @@ impl Firewall {
         Ok(d)
     }
 
+    /// Compiles now what the firewall otherwise compiles on first use (the built-in rules'
+    /// regexes, the automaton for non-ASCII text), with the GIL released.
+    fn warm_up(&self, py: Python<'_>) {
+        py.detach(|| self.fw.warm_up());
+    }
+
     /// The usage counters in the Prometheus text format.
     fn metrics_prometheus(&self) -> String {
         self.fw.metrics().to_prometheus()

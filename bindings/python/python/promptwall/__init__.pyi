@@ -234,6 +234,11 @@ class Firewall:
     def metrics_prometheus(self) -> str:
         """The usage counters in the Prometheus text exposition format."""
 
+    def warm_up(self) -> None:
+        """Compile now what the firewall otherwise compiles on first use (the built-in rules'
+        regexes, the automaton for non-ASCII text), so that no later scan pays for it: call it
+        once after building, before serving. Takes a few hundred milliseconds."""
+
     @property
     def rules(self) -> list[str]:
         """The ids of the rules in force."""
