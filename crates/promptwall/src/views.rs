@@ -141,23 +141,13 @@ impl Budget {
 #[cfg(test)]
 pub(crate) fn derive(original: &str, norm: &Normalized, budget: usize) -> Vec<Derived> {
     let folded = crate::confusables::fold(&norm.text);
-    derive_folded(original, norm, folded.as_ref(), budget)
+    derive_with_limits(original, norm, folded.as_ref(), budget).0
 }
 
-/// [`derive`], given the main view with look-alikes folded (`None` when no word mixes
-/// scripts): the `confusables` view, and leetspeak and spacing undone over it.
-pub(crate) fn derive_folded(
-    original: &str,
-    norm: &Normalized,
-    folded: Option<&Folded>,
-    budget: usize,
-) -> Vec<Derived> {
-    derive_with_limits(original, norm, folded, budget).0
-}
-
-/// [`derive_folded`], and the first limit decoding hit, if any: where encoded text was
-/// left undecoded because the budget ran out or encodings nest deeper than
-/// [`MAX_DECODE_DEPTH`].
+/// The derived views of `original`, given the main view with look-alikes folded (`None`
+/// when no word mixes scripts; it gives the `confusables` view, and leetspeak and spacing
+/// are undone over it), and the first limit decoding hit, if any: where encoded text was left
+/// undecoded because the budget ran out or encodings nest deeper than [`MAX_DECODE_DEPTH`].
 pub(crate) fn derive_with_limits(
     original: &str,
     norm: &Normalized,
@@ -192,9 +182,19 @@ pub(crate) fn derive_with_limits(
         limit: None,
     };
     decode_all(original, None, "", 1, &mut ctx);
-    let limit = ctx
-        .limit
-        .map(|(kind, (s, e))| (kind, (s as usize, e as usize)));
+    // Spans of runs start and end on ASCII bytes or whole characters; widened to whole
+    // characters all the same, as findings need.
+    let limit = ctx.limit.map(|(kind, (s, e))| {
+        let mut s = (s as usize).min(original.len());
+        let mut e = (e as usize).clamp(s, original.len());
+        while !original.is_char_boundary(s) {
+            s -= 1;
+        }
+        while !original.is_char_boundary(e) {
+            e += 1;
+        }
+        (kind, (s, e))
+    });
     (ctx.out, limit)
 }
 
@@ -1686,7 +1686,12 @@ pub(crate) fn check_decoders(text: &str, budget: usize) {
     let mut norm = Normalized::default();
     norm.build(text);
     let folded = crate::confusables::fold(&norm.text);
-    for d in derive_folded(text, &norm, folded.as_ref(), budget) {
+    let (derived, limit) = derive_with_limits(text, &norm, folded.as_ref(), budget);
+    if let Some((kind, (a, b))) = limit {
+        assert!(a <= b && b <= text.len(), "{kind:?} limit at {a}..{b}");
+        assert!(text.is_char_boundary(a) && text.is_char_boundary(b));
+    }
+    for d in derived {
         let view = &d.norm.text;
         let bounds: Vec<usize> = view
             .char_indices()
