@@ -1,3 +1,6 @@
 #![no_main]
 // See promptwall_tests::hostile::policy for what is checked.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| promptwall_tests::hostile::policy(data));
+libfuzzer_sys::fuzz_target!(
+    init: promptwall_tests::hostile::warm_up(),
+    |data: &[u8]| promptwall_tests::hostile::policy(data)
+);
