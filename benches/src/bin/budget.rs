@@ -11,6 +11,11 @@
 //! cargo run --release -p promptwall-benches --bin budget [-- --budget benches/budget.toml]
 //! ```
 //! Prints one line per workload and ends with "N passed, M failed".
+//!
+//! A workload over its limit is measured again, twice, each time in a new process (`--only
+//! NAME`), and the lowest ratio counts: the code and data layout a process happens to get
+//! moves some memory-bound workloads by a third from one process to the next, while a real
+//! regression is over the limit in every process.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -137,10 +142,36 @@ fn ratio(scan: &dyn Fn() -> usize, ac: &AhoCorasick, bytes: &str, rounds: usize)
     (best_scan / best_ref, best_scan)
 }
 
+/// Measures one workload again in a new process; returns its ratio and scan time.
+fn remeasure(path: &str, rounds: usize, name: &str) -> (f64, f64) {
+    let exe = std::env::current_exe().unwrap_or_else(|e| fail(&format!("own path: {e}")));
+    let out = std::process::Command::new(exe)
+        .args([
+            "--budget",
+            path,
+            "--rounds",
+            &rounds.to_string(),
+            "--only",
+            name,
+        ])
+        .output()
+        .unwrap_or_else(|e| fail(&format!("re-measuring {name}: {e}")));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.split_whitespace().map(|v| v.parse::<f64>());
+    match (out.status.success(), it.next(), it.next()) {
+        (true, Some(Ok(r)), Some(Ok(t))) => (r, t),
+        _ => fail(&format!(
+            "re-measuring {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+    }
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let mut path = String::from("benches/budget.toml");
     let mut rounds = 21;
+    let mut only: Option<String> = None;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--budget" => path = args.next().unwrap_or_else(|| fail("--budget needs a path")),
@@ -151,8 +182,14 @@ fn main() {
                     .filter(|&r: &usize| r > 0)
                     .unwrap_or_else(|| fail("--rounds needs a positive number"))
             }
+            "--only" => {
+                only = Some(
+                    args.next()
+                        .unwrap_or_else(|| fail("--only needs a workload name")),
+                )
+            }
             other => fail(&format!(
-                "unknown argument `{other}` (--budget PATH, --rounds N)"
+                "unknown argument `{other}` (--budget PATH, --rounds N, --only WORKLOAD)"
             )),
         }
     }
@@ -179,6 +216,23 @@ fn main() {
     protected.warm_up();
     let ac = reference();
     let (mut passed, mut failed) = (0, 0);
+    if let Some(name) = &only {
+        // A re-measurement for the parent process: print the ratio alone.
+        let Some((bytes, response)) = workload(name) else {
+            fail(&format!("unknown workload `{name}`"))
+        };
+        let scan = || {
+            let v = if response {
+                protected.scan_response(black_box(&bytes))
+            } else {
+                fw.scan(black_box(&bytes))
+            };
+            v.findings.len()
+        };
+        let (r, t) = ratio(&scan, &ac, &bytes, rounds);
+        println!("{r} {t}");
+        return;
+    }
     println!(
         "{:<34} {:>10} {:>10} {:>7} {:>7} {:>7}  verdict",
         "workload", "scan", "reference", "ratio", "max", "target"
@@ -195,9 +249,24 @@ fn main() {
             };
             v.findings.len()
         };
-        let (r, t) = ratio(&scan, &ac, &bytes, rounds);
-        let reference_time = t / r;
+        let (mut r, mut t) = ratio(&scan, &ac, &bytes, rounds);
         let limit = line.max_ratio * (1.0 + file.margin);
+        let mut again = Vec::new();
+        while r > limit && again.len() < 2 {
+            let (r2, t2) = remeasure(&path, rounds, &line.workload);
+            again.push(format!("{r2:.2}"));
+            if r2 < r {
+                (r, t) = (r2, t2);
+            }
+        }
+        if !again.is_empty() {
+            println!(
+                "  ({} over {limit:.2} at first, measured again in new processes: {})",
+                line.workload,
+                again.join(", ")
+            );
+        }
+        let reference_time = t / r;
         let ok = r <= limit;
         if ok {
             passed += 1;
