@@ -111,6 +111,9 @@ pub struct Firewall {
     quota: Option<Arc<dyn QuotaStore>>,
     protected: Protected,
     canaries: Canaries,
+    /// The learned scorer (`injection.model`), unless the policy turns it off or the
+    /// firewall was built without the built-in rules its features assume.
+    model: Option<&'static crate::model::Model>,
 }
 
 /// Builds a [`Firewall`] from rule packs and a policy.
@@ -326,6 +329,9 @@ struct Scan<'t> {
     findings: Vec<Finding>,
     /// When kept, the rules whose regex ran (see [`Firewall::rules_evaluated`]).
     ran: Option<Vec<u32>>,
+    /// Whether to run the learned scorer over the normalised view, and what it read there.
+    score_model: bool,
+    model: Option<crate::model::Reading>,
 }
 
 /// One example that did not behave as its rule says.
@@ -386,7 +392,7 @@ impl Firewall {
             .chain([MAX_BYTES_RULE, MAX_TOKENS_RULE, LIMIT_RULE])
             .chain(HIDDEN_RULES)
             .chain(crate::abuse::ABUSE_HEURISTICS)
-            .chain([PROTECTED_RULE, CANARY_RULE])
+            .chain([PROTECTED_RULE, CANARY_RULE, crate::model::MODEL_RULE])
             .collect();
         if let Some(id) = policy.rules.keys().find(|id| !known.contains(id.as_str())) {
             let mut e = Error::policy(format!(
@@ -524,6 +530,7 @@ impl Firewall {
                     LIMIT_RULE,
                     PROTECTED_RULE,
                     CANARY_RULE,
+                    crate::model::MODEL_RULE,
                 ]
                 .into_iter()
                 .chain(HIDDEN_RULES)
@@ -531,7 +538,15 @@ impl Firewall {
                 .map(Arc::from),
             )
             .collect();
+        let model_on = default_rules
+            && policy.category(Category::Injection).enabled
+            && policy
+                .rules
+                .get(crate::model::MODEL_RULE)
+                .and_then(|o| o.enabled)
+                != Some(false);
         Ok(Firewall {
+            model: crate::model::Model::builtin().filter(|_| model_on),
             metrics: Metrics::new(metric_ids),
             quota: None,
             protected: Protected::new(&[], crate::protect::DEFAULT_MIN_WORDS),
@@ -669,11 +684,14 @@ impl Firewall {
             derived_views: true,
             findings: Vec::new(),
             ran: None,
+            score_model: false,
+            model: None,
         }
     }
 
     fn scan_side(&self, text: &str, side: Side) -> Verdict {
         let mut scan = self.new_scan(text, side, MAX_FINDINGS_PER_RULE, true);
+        scan.score_model = side == Side::Prompt && self.model.is_some();
         let mut scanned = text;
         let max_bytes_rule = self.policy.rules.get(MAX_BYTES_RULE);
         let report_oversize = max_bytes_rule.and_then(|o| o.enabled) != Some(false)
@@ -706,6 +724,9 @@ impl Firewall {
                     f.excerpt,
                 );
             }
+        }
+        if let (Some(model), Some(reading)) = (self.model, scan.model.take()) {
+            self.model_finding(model, &reading, &mut scan.findings, text);
         }
         let v = self.verdict(text, side, scan.findings, counted);
         self.metrics.record(side, &v);
@@ -755,6 +776,9 @@ impl Firewall {
         }
         let mut norm = Normalized::default();
         norm.build(scanned);
+        if scan.score_model {
+            scan.model = self.model.map(|m| m.read(&norm));
+        }
         self.scan_view(
             scan,
             &norm.text,
@@ -802,6 +826,44 @@ impl Firewall {
                 );
             }
         }
+    }
+
+    /// The learned scorer's finding, from its pass over the normalised view and the rules'
+    /// findings; its score is capped by the policy's `[rules."injection.model"] score`.
+    fn model_finding(
+        &self,
+        model: &crate::model::Model,
+        reading: &crate::model::Reading,
+        findings: &mut Vec<Finding>,
+        text: &str,
+    ) {
+        let (probability, rules) = model.score(reading, findings);
+        let cap = self
+            .policy
+            .rules
+            .get(crate::model::MODEL_RULE)
+            .and_then(|o| o.score)
+            .unwrap_or(crate::model::MODEL_SCORE_CAP);
+        let score = crate::model::finding_score(probability, rules, cap);
+        if score <= 0.0 {
+            return;
+        }
+        let j = crate::model::Judgement {
+            probability,
+            rules,
+            top: reading.top(),
+        };
+        let (start, end) = j.top.first().copied().unwrap_or((0, text.len()));
+        findings.push(Finding {
+            rule: Arc::from(crate::model::MODEL_RULE),
+            category: Category::Injection,
+            severity: Severity::Medium,
+            score,
+            start,
+            end,
+            view: Cow::Borrowed("normalized"),
+            excerpt: crate::model::explain(text, &j, findings),
+        });
     }
 
     /// Findings about hidden characters: what the normalised view removed (bidi controls,
