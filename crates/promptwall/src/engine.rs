@@ -329,9 +329,8 @@ struct Scan<'t> {
     findings: Vec<Finding>,
     /// When kept, the rules whose regex ran (see [`Firewall::rules_evaluated`]).
     ran: Option<Vec<u32>>,
-    /// Whether to run the learned scorer over the normalised view, and what it read there.
+    /// Whether to run the learned scorer (prompts, with the model on).
     score_model: bool,
-    model: Option<crate::model::Reading>,
 }
 
 /// One example that did not behave as its rule says.
@@ -685,7 +684,6 @@ impl Firewall {
             findings: Vec::new(),
             ran: None,
             score_model: false,
-            model: None,
         }
     }
 
@@ -724,9 +722,6 @@ impl Firewall {
                     f.excerpt,
                 );
             }
-        }
-        if let (Some(model), Some(reading)) = (self.model, scan.model.take()) {
-            self.model_finding(model, &reading, &mut scan.findings, text);
         }
         let v = self.verdict(text, side, scan.findings, counted);
         self.metrics.record(side, &v);
@@ -776,9 +771,23 @@ impl Firewall {
         }
         let mut norm = Normalized::default();
         norm.build(scanned);
-        if scan.score_model {
-            scan.model = self.model.map(|m| m.read(&norm));
+        self.collect_views(scan, scanned, &norm);
+        // The learned scorer, once the rules have run: only on a text in which they found
+        // some injection evidence, however weak. Without any, the model's features carry no
+        // signal that holds across sources (docs/model.md), and most prompts skip its pass.
+        if let Some(model) = self.model.filter(|_| scan.score_model) {
+            if scan
+                .findings
+                .iter()
+                .any(|f| f.category == Category::Injection)
+            {
+                self.model_finding(model, &norm, &mut scan.findings, scan.original);
+            }
         }
+    }
+
+    /// [`Self::collect`] once the normalised view is built: its rules, then the derived views.
+    fn collect_views(&self, scan: &mut Scan<'_>, scanned: &str, norm: &Normalized) {
         self.scan_view(
             scan,
             &norm.text,
@@ -791,12 +800,12 @@ impl Firewall {
         }
         let folded = crate::confusables::fold(&norm.text);
         if scan.side != Side::Both {
-            self.hidden_findings(scan, &norm, folded.as_ref());
+            self.hidden_findings(scan, norm, folded.as_ref());
         }
         if self.policy.max_decoded_bytes > 0 {
             let budget = self.policy.max_decoded_bytes;
             let (derived, limit) =
-                views::derive_with_limits(scanned, &norm, folded.as_ref(), budget);
+                views::derive_with_limits(scanned, norm, folded.as_ref(), budget);
             if let Some(hit) = limit.filter(|_| self.policy.category(Category::Abuse).enabled) {
                 self.push_builtin(
                     &mut scan.findings,
@@ -833,11 +842,12 @@ impl Firewall {
     fn model_finding(
         &self,
         model: &crate::model::Model,
-        reading: &crate::model::Reading,
+        norm: &Normalized,
         findings: &mut Vec<Finding>,
         text: &str,
     ) {
-        let (probability, rules) = model.score(reading, findings);
+        let reading = model.read(norm);
+        let (probability, rules) = model.score(&reading, findings);
         let cap = self
             .policy
             .rules
@@ -851,7 +861,7 @@ impl Firewall {
         let j = crate::model::Judgement {
             probability,
             rules,
-            top: reading.top(),
+            top: model.read_explained(norm).top(),
         };
         let (start, end) = j.top.first().copied().unwrap_or((0, text.len()));
         findings.push(Finding {
@@ -1403,6 +1413,39 @@ pub fn estimate_tokens(text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_model_runs_only_where_the_rules_found_injection_evidence() {
+        // A model sure that every text is an attack.
+        let sure: &'static crate::model::Model =
+            Box::leak(Box::new(crate::model::toy(&[("zebra", 1.0)], 6.0)));
+        let mut fw = Firewall::new().expect("builds");
+        fw.model = Some(sure);
+        let model = |v: &Verdict| {
+            v.findings
+                .iter()
+                .any(|f| &*f.rule == crate::model::MODEL_RULE)
+        };
+        // No injection evidence: the model is not asked.
+        let plain = fw.scan("Tell me about zebras and the horses they live with.");
+        assert!(!model(&plain), "{:?}", plain.findings);
+        assert!(plain.categories.injection < 0.5);
+        // Weak evidence alone (invisible characters, below the flag threshold without the
+        // model): the model runs and lifts the prompt to flag.
+        let hidden = "Tell me\u{200B} about\u{200B} zebras\u{200B} and\u{200B} horses.";
+        let without = Firewall::new().expect("builds");
+        let before = without.scan(hidden);
+        assert!(before
+            .findings
+            .iter()
+            .any(|f| f.category == Category::Injection));
+        assert!(before.categories.injection < 0.5, "{:?}", before.findings);
+        let v = fw.scan(hidden);
+        assert!(model(&v), "{:?}", v.findings);
+        assert!(v.categories.injection >= 0.5, "{:?}", v.findings);
+        // Responses never run it.
+        assert!(!model(&fw.scan_response(hidden)));
+    }
 
     #[test]
     fn exfiltration_names_the_host_and_follows_allow_hosts() {

@@ -963,18 +963,19 @@ pub struct Judgement {
     pub top: Vec<(usize, usize)>,
 }
 
-struct Scorer<'a> {
+struct Scorer<'a, const TRACK: bool> {
     table: &'a [u8; TABLE],
-    /// (weight, start, end, bucket) of the strongest distinct word n-grams so far.
+    /// (weight, start, end, bucket) of the strongest distinct word n-grams so far (when
+    /// `TRACK`: only the explanation of a finding needs them).
     top: [(i8, usize, usize, usize); TOP],
     top_min: i8,
 }
 
-impl Sink for Scorer<'_> {
+impl<const TRACK: bool> Sink for Scorer<'_, TRACK> {
     #[inline(always)]
     fn word(&mut self, b: usize, new: bool, start: usize, end: usize) -> i64 {
         let w = self.table[b] as i8;
-        if new && w > self.top_min && !self.top.iter().any(|t| t.3 == b && t.0 > 0) {
+        if TRACK && new && w > self.top_min && !self.top.iter().any(|t| t.3 == b && t.0 > 0) {
             if let Some(slot) = self.top.iter_mut().min_by_key(|t| t.0) {
                 *slot = (w, start, end, b);
             }
@@ -1177,9 +1178,20 @@ impl Model {
             .unwrap_or_else(|_| unreachable!("the length was checked"))
     }
 
-    /// The pass over a normalised view.
+    /// The pass over a normalised view, without the explanation ([`Reading::top`] is empty):
+    /// what a scan needs to know whether the model has anything to say.
     pub(crate) fn read(&self, norm: &Normalized) -> Reading {
-        let mut s = Scorer {
+        self.read_with::<false>(norm)
+    }
+
+    /// The pass over a normalised view, keeping the word n-grams that weighed most: a second
+    /// pass, run only for a text the model reports on.
+    pub(crate) fn read_explained(&self, norm: &Normalized) -> Reading {
+        self.read_with::<true>(norm)
+    }
+
+    fn read_with<const TRACK: bool>(&self, norm: &Normalized) -> Reading {
+        let mut s = Scorer::<TRACK> {
             table: self.table(),
             top: [(0, 0, 0, 0); TOP],
             top_min: 0,
@@ -1238,7 +1250,7 @@ impl Model {
     pub fn judge_text(&self, text: &str, findings: &[Finding]) -> Judgement {
         let mut norm = Normalized::default();
         norm.build(text);
-        self.judge(&self.read(&norm), findings)
+        self.judge(&self.read_explained(&norm), findings)
     }
 }
 
@@ -1289,6 +1301,22 @@ pub(crate) fn explain(original: &str, j: &Judgement, findings: &[Finding]) -> St
     out
 }
 
+/// A model whose only non-zero weights are `words` (unigrams) and the bias, for tests.
+#[cfg(test)]
+pub(crate) fn toy(words: &[(&str, f64)], bias: f64) -> Model {
+    let mut w = vec![0.0; DIMENSIONS];
+    for (word, weight) in words {
+        w[bucket(word_key(word.as_bytes()) ^ SALT_UNIGRAM)] = *weight;
+    }
+    Model::quantize(&Weights {
+        w,
+        bias,
+        platt: (1.0, 0.0),
+        features: FeatureSet::ALL,
+        provenance: Provenance::default(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1296,20 +1324,7 @@ mod tests {
     use std::borrow::Cow;
     use std::sync::Arc;
 
-    /// A model whose only non-zero weights are `words` (unigrams) and the bias.
-    fn toy(words: &[(&str, f64)], bias: f64) -> Model {
-        let mut w = vec![0.0; DIMENSIONS];
-        for (word, weight) in words {
-            w[bucket(word_key(word.as_bytes()) ^ SALT_UNIGRAM)] = *weight;
-        }
-        Model::quantize(&Weights {
-            w,
-            bias,
-            platt: (1.0, 0.0),
-            features: FeatureSet::ALL,
-            provenance: Provenance::default(),
-        })
-    }
+    use super::toy;
 
     /// The margin of the dequantised weights over `features`' vector.
     fn margin_of(m: &Model, x: &[(u32, f64)]) -> f64 {

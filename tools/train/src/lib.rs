@@ -594,7 +594,15 @@ pub fn cross_validate(
             out[i] = Prediction {
                 rules: corpus.rules_score[i],
                 model: p,
-                combined: combine(corpus.rules_score[i], p),
+                // A scan runs the model only when the rules found some injection evidence.
+                combined: if corpus.findings[i]
+                    .iter()
+                    .any(|f| f.category == promptwall::Category::Injection)
+                {
+                    combine(corpus.rules_score[i], p)
+                } else {
+                    corpus.rules_score[i]
+                },
                 float: sigmoid(weights.platt.0 * z + weights.platt.1),
             };
         }
