@@ -236,7 +236,9 @@ proptest! {
         let before = FW.scan(&t);
         let longer = format!("{t}\n\nThanks, and have a nice day.");
         let after = FW.scan(&longer);
-        for f in &before.findings {
+        // The learned scorer judges the whole text: what follows changes its probability and
+        // its top n-grams, so its finding is not local like a rule's.
+        for f in before.findings.iter().filter(|f| &*f.rule != promptwall::MODEL_RULE) {
             // Findings of the text before are still there, with the same spans (those that
             // reach the end of the text may grow into the appended text's first characters).
             prop_assert!(

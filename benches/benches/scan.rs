@@ -41,6 +41,43 @@ fn scan(c: &mut Criterion) {
     group.finish();
 }
 
+/// The learned scorer's cost: the same 1 KB prompts scanned with the model on (the default)
+/// and off (`[rules."injection.model"] enabled = false`), in one run.
+fn model(c: &mut Criterion) {
+    let on = Firewall::new().expect("builds");
+    let policy = promptwall::Policy::from_toml(
+        "[rules.\"injection.model\"]\nenabled = false\n",
+        "model-off",
+    )
+    .expect("policy");
+    let off = Firewall::builder().policy(policy).build().expect("builds");
+    let mut group = c.benchmark_group("model");
+    for kind in [Kind::English, Kind::Code, Kind::Chinese, Kind::Attack] {
+        let t = text(kind, 1024);
+        assert!(behaves(kind, &on.scan(&t)), "{}", kind.name());
+        assert!(off
+            .scan(&t)
+            .findings
+            .iter()
+            .all(|f| &*f.rule != promptwall::MODEL_RULE));
+        group.throughput(Throughput::Bytes(t.len() as u64));
+        let model = promptwall::Model::builtin().expect("the built-in model loads");
+        group.bench_with_input(
+            BenchmarkId::new(kind.name(), "1KB/model-pass-only"),
+            &t,
+            |b, t| b.iter(|| model.judge_text(black_box(t), &[])),
+        );
+        for (name, fw) in [("on", &on), ("off", &off)] {
+            group.bench_with_input(
+                BenchmarkId::new(kind.name(), format!("1KB/{name}")),
+                &t,
+                |b, t| b.iter(|| fw.scan(black_box(t))),
+            );
+        }
+    }
+    group.finish();
+}
+
 fn reference(c: &mut Criterion) {
     // A plain Aho-Corasick DFA pass with a few hundred literals: the floor a keyword-gated
     // scanner is measured against.
@@ -131,5 +168,5 @@ fn redact(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, scan, reference, response, build, redact);
+criterion_group!(benches, scan, reference, response, build, redact, model);
 criterion_main!(benches);

@@ -111,6 +111,9 @@ pub struct Firewall {
     quota: Option<Arc<dyn QuotaStore>>,
     protected: Protected,
     canaries: Canaries,
+    /// The learned scorer (`injection.model`), unless the policy turns it off or the
+    /// firewall was built without the built-in rules its features assume.
+    model: Option<&'static crate::model::Model>,
 }
 
 /// Builds a [`Firewall`] from rule packs and a policy.
@@ -326,6 +329,8 @@ struct Scan<'t> {
     findings: Vec<Finding>,
     /// When kept, the rules whose regex ran (see [`Firewall::rules_evaluated`]).
     ran: Option<Vec<u32>>,
+    /// Whether to run the learned scorer (prompts, with the model on).
+    score_model: bool,
 }
 
 /// One example that did not behave as its rule says.
@@ -386,7 +391,7 @@ impl Firewall {
             .chain([MAX_BYTES_RULE, MAX_TOKENS_RULE, LIMIT_RULE])
             .chain(HIDDEN_RULES)
             .chain(crate::abuse::ABUSE_HEURISTICS)
-            .chain([PROTECTED_RULE, CANARY_RULE])
+            .chain([PROTECTED_RULE, CANARY_RULE, crate::model::MODEL_RULE])
             .collect();
         if let Some(id) = policy.rules.keys().find(|id| !known.contains(id.as_str())) {
             let mut e = Error::policy(format!(
@@ -524,6 +529,7 @@ impl Firewall {
                     LIMIT_RULE,
                     PROTECTED_RULE,
                     CANARY_RULE,
+                    crate::model::MODEL_RULE,
                 ]
                 .into_iter()
                 .chain(HIDDEN_RULES)
@@ -531,7 +537,15 @@ impl Firewall {
                 .map(Arc::from),
             )
             .collect();
+        let model_on = default_rules
+            && policy.category(Category::Injection).enabled
+            && policy
+                .rules
+                .get(crate::model::MODEL_RULE)
+                .and_then(|o| o.enabled)
+                != Some(false);
         Ok(Firewall {
+            model: crate::model::Model::builtin().filter(|_| model_on),
             metrics: Metrics::new(metric_ids),
             quota: None,
             protected: Protected::new(&[], crate::protect::DEFAULT_MIN_WORDS),
@@ -669,11 +683,13 @@ impl Firewall {
             derived_views: true,
             findings: Vec::new(),
             ran: None,
+            score_model: false,
         }
     }
 
     fn scan_side(&self, text: &str, side: Side) -> Verdict {
         let mut scan = self.new_scan(text, side, MAX_FINDINGS_PER_RULE, true);
+        scan.score_model = side == Side::Prompt && self.model.is_some();
         let mut scanned = text;
         let max_bytes_rule = self.policy.rules.get(MAX_BYTES_RULE);
         let report_oversize = max_bytes_rule.and_then(|o| o.enabled) != Some(false)
@@ -755,6 +771,23 @@ impl Firewall {
         }
         let mut norm = Normalized::default();
         norm.build(scanned);
+        self.collect_views(scan, scanned, &norm);
+        // The learned scorer, once the rules have run: only on a text in which they found
+        // some injection evidence, however weak. Without any, the model's features carry no
+        // signal that holds across sources (docs/model.md), and most prompts skip its pass.
+        if let Some(model) = self.model.filter(|_| scan.score_model) {
+            if scan
+                .findings
+                .iter()
+                .any(|f| f.category == Category::Injection)
+            {
+                self.model_finding(model, &norm, &mut scan.findings, scan.original);
+            }
+        }
+    }
+
+    /// [`Self::collect`] once the normalised view is built: its rules, then the derived views.
+    fn collect_views(&self, scan: &mut Scan<'_>, scanned: &str, norm: &Normalized) {
         self.scan_view(
             scan,
             &norm.text,
@@ -767,12 +800,12 @@ impl Firewall {
         }
         let folded = crate::confusables::fold(&norm.text);
         if scan.side != Side::Both {
-            self.hidden_findings(scan, &norm, folded.as_ref());
+            self.hidden_findings(scan, norm, folded.as_ref());
         }
         if self.policy.max_decoded_bytes > 0 {
             let budget = self.policy.max_decoded_bytes;
             let (derived, limit) =
-                views::derive_with_limits(scanned, &norm, folded.as_ref(), budget);
+                views::derive_with_limits(scanned, norm, folded.as_ref(), budget);
             if let Some(hit) = limit.filter(|_| self.policy.category(Category::Abuse).enabled) {
                 self.push_builtin(
                     &mut scan.findings,
@@ -802,6 +835,45 @@ impl Firewall {
                 );
             }
         }
+    }
+
+    /// The learned scorer's finding, from its pass over the normalised view and the rules'
+    /// findings; its score is capped by the policy's `[rules."injection.model"] score`.
+    fn model_finding(
+        &self,
+        model: &crate::model::Model,
+        norm: &Normalized,
+        findings: &mut Vec<Finding>,
+        text: &str,
+    ) {
+        let reading = model.read(norm);
+        let (probability, rules) = model.score(&reading, findings);
+        let cap = self
+            .policy
+            .rules
+            .get(crate::model::MODEL_RULE)
+            .and_then(|o| o.score)
+            .unwrap_or(crate::model::MODEL_SCORE_CAP);
+        let score = crate::model::finding_score(probability, rules, cap);
+        if score <= 0.0 {
+            return;
+        }
+        let j = crate::model::Judgement {
+            probability,
+            rules,
+            top: model.read_explained(norm).top(),
+        };
+        let (start, end) = j.top.first().copied().unwrap_or((0, text.len()));
+        findings.push(Finding {
+            rule: Arc::from(crate::model::MODEL_RULE),
+            category: Category::Injection,
+            severity: Severity::Medium,
+            score,
+            start,
+            end,
+            view: Cow::Borrowed("normalized"),
+            excerpt: crate::model::explain(text, &j, findings),
+        });
     }
 
     /// Findings about hidden characters: what the normalised view removed (bidi controls,
@@ -1341,6 +1413,39 @@ pub fn estimate_tokens(text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_model_runs_only_where_the_rules_found_injection_evidence() {
+        // A model sure that every text is an attack.
+        let sure: &'static crate::model::Model =
+            Box::leak(Box::new(crate::model::toy(&[("zebra", 1.0)], 6.0)));
+        let mut fw = Firewall::new().expect("builds");
+        fw.model = Some(sure);
+        let model = |v: &Verdict| {
+            v.findings
+                .iter()
+                .any(|f| &*f.rule == crate::model::MODEL_RULE)
+        };
+        // No injection evidence: the model is not asked.
+        let plain = fw.scan("Tell me about zebras and the horses they live with.");
+        assert!(!model(&plain), "{:?}", plain.findings);
+        assert!(plain.categories.injection < 0.5);
+        // Weak evidence alone (invisible characters, below the flag threshold without the
+        // model): the model runs and lifts the prompt to flag.
+        let hidden = "Tell me\u{200B} about\u{200B} zebras\u{200B} and\u{200B} horses.";
+        let without = Firewall::new().expect("builds");
+        let before = without.scan(hidden);
+        assert!(before
+            .findings
+            .iter()
+            .any(|f| f.category == Category::Injection));
+        assert!(before.categories.injection < 0.5, "{:?}", before.findings);
+        let v = fw.scan(hidden);
+        assert!(model(&v), "{:?}", v.findings);
+        assert!(v.categories.injection >= 0.5, "{:?}", v.findings);
+        // Responses never run it.
+        assert!(!model(&fw.scan_response(hidden)));
+    }
 
     #[test]
     fn exfiltration_names_the_host_and_follows_allow_hosts() {

@@ -83,6 +83,7 @@ mod engine;
 mod error;
 mod matcher;
 mod metrics;
+pub mod model;
 pub mod normalize;
 mod policy;
 mod protect;
@@ -104,6 +105,7 @@ pub use engine::{
 };
 pub use error::{Error, ErrorKind};
 pub use metrics::MetricsSnapshot;
+pub use model::{Model, MODEL_RULE};
 pub use policy::{AllowEntry, CategoryPolicy, Policy, RuleOverride, TokenLimit};
 pub use protect::{Canary, CANARY_RULE, DEFAULT_MIN_WORDS, PROTECTED_RULE};
 pub use redact::{mask, Placeholder};
