@@ -85,6 +85,11 @@ const MIN_NGRAMS: u64 = 64;
 /// The most `injection.model` explanations (top n-grams) a finding lists.
 const TOP: usize = 4;
 
+/// The bytes of the normalised view the model reads: its beginning, 16 KiB (the development
+/// set's prompts are shorter but for two). A jailbreak placed after that much other text is
+/// judged by what comes before it (and by its length); the rules read everything.
+pub const MAX_READ: usize = 16 * 1024;
+
 /// The weights file compiled into the library.
 static BUILTIN: &[u8] = include_bytes!("../data/model/injection.pwm");
 
@@ -763,8 +768,13 @@ fn word_scan<S: Sink>(text: &[u8], on: bool, c: &mut Counts, sink: &mut S) -> (i
 /// Written for speed: the byte n-grams in a loop of their own, without branches; words found
 /// from bit masks of 64 bytes at a time; the rarer counts from `memchr` and a check of the
 /// whole text for ASCII.
+///
+/// Only the first [`MAX_READ`] bytes are read (the length feature still counts them all), so
+/// the pass costs at most a few tens of microseconds whatever the text's size.
 #[inline(always)]
 fn walk<S: Sink>(text: &[u8], set: FeatureSet, sink: &mut S) -> Pass {
+    let bytes = text.len();
+    let text = &text[..bytes.min(MAX_READ)];
     let lengths = (
         set.contains(FeatureSet::CHARS3),
         set.contains(FeatureSet::CHARS4),
@@ -781,7 +791,7 @@ fn walk<S: Sink>(text: &[u8], set: FeatureSet, sink: &mut S) -> Pass {
         (true, true, true) => byte_grams::<S, true, true, true>(text, sink),
     };
     let mut c = Counts {
-        bytes: text.len(),
+        bytes,
         ..Counts::default()
     };
     if !text.is_ascii() {
@@ -1582,6 +1592,18 @@ mod tests {
             .findings
             .iter()
             .all(|f| &*f.rule != MODEL_RULE));
+    }
+
+    #[test]
+    fn the_pass_reads_a_bounded_prefix() {
+        let m = toy(&[("zebra", 2.0), ("horse", -2.0)], 0.0);
+        let filler = "the weather was fine and we walked along the river. ".repeat(400);
+        assert!(filler.len() > MAX_READ);
+        let p = |tail: &str| m.judge_text(&format!("{filler}{tail}"), &[]).probability;
+        // Past the read prefix, a word changes nothing; inside it, it does.
+        assert_eq!(p("zebra"), p("horse"));
+        let q = |head: &str| m.judge_text(&format!("{head} {filler}"), &[]).probability;
+        assert!(q("zebra") > q("horse"));
     }
 
     #[test]
