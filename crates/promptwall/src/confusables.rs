@@ -53,21 +53,91 @@ fn may_mix(b: &[u8]) -> bool {
     })
 }
 
+/// The character starting at byte `i` of `view` (a char boundary) and its length, with a fast
+/// path for two-byte sequences (Greek, Cyrillic and the other look-alike scripts).
+#[inline(always)]
+fn char_at(view: &str, i: usize) -> (char, usize) {
+    let b = view.as_bytes();
+    if (0xc2..=0xdf).contains(&b[i]) && i + 1 < b.len() {
+        let u = (u32::from(b[i] & 0x1f) << 6) | u32::from(b[i + 1] & 0x3f);
+        if let Some(c) = char::from_u32(u) {
+            return (c, 2);
+        }
+    }
+    let c = view[i..].chars().next().unwrap_or(' ');
+    (c, c.len_utf8())
+}
+
+/// Appends `bytes[s..e]` to `text`, each byte mapped to itself. Pieces are often a byte or
+/// two, which a loop copies faster than memcpy.
+#[inline(always)]
+fn copy(bytes: &[u8], text: &mut Vec<u8>, from: &mut Vec<(u32, u32)>, s: usize, e: usize) {
+    if e - s <= 8 {
+        for &b in &bytes[s..e] {
+            text.push(b);
+        }
+    } else {
+        text.extend_from_slice(&bytes[s..e]);
+    }
+    from.extend((s..e).map(|k| (k as u32, k as u32 + 1)));
+}
+
+/// Appends the word `view[s..e]` with its look-alikes replaced by their skeletons.
+fn fold_word(view: &str, text: &mut Vec<u8>, from: &mut Vec<(u32, u32)>, s: usize, e: usize) {
+    let bytes = view.as_bytes();
+    let mut i = s;
+    while i < e {
+        // Words are short and their ASCII runs shorter: byte by byte.
+        let b = bytes[i];
+        if b < 0x80 {
+            text.push(b);
+            from.push((i as u32, i as u32 + 1));
+            i += 1;
+            continue;
+        }
+        let (c, len) = char_at(view, i);
+        let span = (i as u32, (i + len) as u32);
+        match skeleton(c) {
+            Some(t) if t.len() == 1 => {
+                text.push(t.as_bytes()[0]);
+                from.push(span);
+            }
+            Some(t) => {
+                text.extend_from_slice(t.as_bytes());
+                from.extend(std::iter::repeat_n(span, t.len()));
+            }
+            None => copy(bytes, text, from, i, i + len),
+        }
+        i += len;
+    }
+}
+
 /// Folds look-alikes in `view` (a normalised view: lowercase, no invisible characters).
 /// `None` when no word mixes Latin letters with look-alikes.
+///
+/// One pass: a word's fate is known at its end, when it is folded into the output together
+/// with the unchanged text since the last folded word (copied as one piece).
 pub(crate) fn fold(view: &str) -> Option<Folded> {
     if !may_mix(view.as_bytes()) {
         return None;
     }
-    let mut words: Vec<(usize, usize, bool)> = Vec::new();
+    let bytes = view.as_bytes();
+    let mut text: Vec<u8> = Vec::with_capacity(view.len());
+    let mut from: Vec<(u32, u32)> = Vec::with_capacity(view.len());
+    let mut done = 0;
     let mut mixed_words = 0;
     let mut first_mixed = (0, 0);
-    // Words: runs of alphanumeric characters and look-alikes.
+    // Words: runs of alphanumeric characters and look-alikes, with counts of their ASCII
+    // letters, look-alikes and other non-ASCII characters.
     let mut start = None;
-    let mut ascii_letters = 0usize;
-    let mut lookalikes = 0usize;
-    let mut others = 0usize;
-    let mut flush = |s: usize, e: usize, a: usize, l: usize, o: usize, words: &mut Vec<_>| {
+    let (mut ascii_letters, mut lookalikes, mut others) = (0usize, 0usize, 0usize);
+    let mut end_word = |s: usize,
+                        e: usize,
+                        a: usize,
+                        l: usize,
+                        o: usize,
+                        text: &mut Vec<u8>,
+                        from: &mut Vec<(u32, u32)>| {
         if l == 0 {
             return;
         }
@@ -80,89 +150,76 @@ pub(crate) fn fold(view: &str) -> Option<Folded> {
         }
         // Mixed words, and words made only of look-alikes (and digits).
         if mixed || o == 0 {
-            words.push((s, e, mixed));
+            copy(bytes, text, from, done, s);
+            fold_word(view, text, from, s, e);
+            done = e;
         }
     };
-    let bytes = view.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        // ASCII bytes one by one, without decoding a character.
-        let (word_char, ascii_letter, lookalike, len) = if b < 0x80 {
-            (b.is_ascii_alphanumeric(), b.is_ascii_alphabetic(), false, 1)
-        } else {
-            let c = view[i..].chars().next().unwrap_or(' ');
-            let lookalike = skeleton(c).is_some();
-            (
-                lookalike || c.is_alphanumeric(),
-                false,
-                lookalike,
-                c.len_utf8(),
-            )
-        };
-        if word_char {
+        if b < 0x80 {
+            // ASCII bytes one by one, without decoding a character.
+            if b.is_ascii_alphanumeric() {
+                if start.is_none() {
+                    start = Some(i);
+                    (ascii_letters, lookalikes, others) = (0, 0, 0);
+                }
+                ascii_letters += usize::from(b.is_ascii_alphabetic());
+            } else if let Some(s) = start.take() {
+                end_word(
+                    s,
+                    i,
+                    ascii_letters,
+                    lookalikes,
+                    others,
+                    &mut text,
+                    &mut from,
+                );
+            }
+            i += 1;
+            continue;
+        }
+        let (c, len) = char_at(view, i);
+        let lookalike = skeleton(c).is_some();
+        if lookalike || c.is_alphanumeric() {
             if start.is_none() {
                 start = Some(i);
                 (ascii_letters, lookalikes, others) = (0, 0, 0);
             }
-            if ascii_letter {
-                ascii_letters += 1;
-            } else if lookalike {
+            if lookalike {
                 lookalikes += 1;
-            } else if b >= 0x80 {
+            } else {
                 others += 1;
             }
         } else if let Some(s) = start.take() {
-            flush(s, i, ascii_letters, lookalikes, others, &mut words);
+            end_word(
+                s,
+                i,
+                ascii_letters,
+                lookalikes,
+                others,
+                &mut text,
+                &mut from,
+            );
         }
         i += len;
     }
     if let Some(s) = start {
-        flush(s, view.len(), ascii_letters, lookalikes, others, &mut words);
+        end_word(
+            s,
+            view.len(),
+            ascii_letters,
+            lookalikes,
+            others,
+            &mut text,
+            &mut from,
+        );
     }
     if mixed_words == 0 {
         return None;
     }
-    // Bytes, turned into a string at the end: every piece is whole characters of `view` or
-    // of the table. Pieces are often a byte or two, which a loop copies faster than memcpy.
-    let mut text: Vec<u8> = Vec::with_capacity(view.len());
-    let mut from: Vec<(u32, u32)> = Vec::with_capacity(view.len());
-    let copy = |text: &mut Vec<u8>, from: &mut Vec<(u32, u32)>, s: usize, e: usize| {
-        if e - s <= 8 {
-            for &b in &bytes[s..e] {
-                text.push(b);
-            }
-        } else {
-            text.extend_from_slice(&bytes[s..e]);
-        }
-        from.extend((s..e).map(|k| (k as u32, k as u32 + 1)));
-    };
-    let mut done = 0;
-    for (s, e, _) in words {
-        copy(&mut text, &mut from, done, s);
-        let mut i = s;
-        while i < e {
-            // A run of ASCII is copied as one piece.
-            let ascii = bytes[i..e].iter().take_while(|b| b.is_ascii()).count();
-            if ascii > 0 {
-                copy(&mut text, &mut from, i, i + ascii);
-                i += ascii;
-                continue;
-            }
-            let c = view[i..].chars().next().unwrap_or(' ');
-            match skeleton(c) {
-                Some(t) => {
-                    text.extend_from_slice(t.as_bytes());
-                    let span = (i as u32, (i + c.len_utf8()) as u32);
-                    from.extend(std::iter::repeat_n(span, t.len()));
-                }
-                None => copy(&mut text, &mut from, i, i + c.len_utf8()),
-            }
-            i += c.len_utf8();
-        }
-        done = e;
-    }
-    copy(&mut text, &mut from, done, view.len());
+    copy(bytes, &mut text, &mut from, done, view.len());
     // Always whole characters; should that ever fail, no folded view rather than a wrong one.
     let text = String::from_utf8(text).ok()?;
     Some(Folded {

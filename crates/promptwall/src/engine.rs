@@ -804,8 +804,7 @@ impl Firewall {
         }
         if self.policy.max_decoded_bytes > 0 {
             let budget = self.policy.max_decoded_bytes;
-            let (derived, limit) =
-                views::derive_with_limits(scanned, norm, folded.as_ref(), budget);
+            let (derived, limit) = views::derive_with_limits(scanned, norm, folded, budget);
             if let Some(hit) = limit.filter(|_| self.policy.category(Category::Abuse).enabled) {
                 self.push_builtin(
                     &mut scan.findings,
