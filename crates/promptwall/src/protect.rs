@@ -76,6 +76,7 @@ static ASCII_VALUES: [u64; 128] = {
 };
 
 /// Mixes a rolling hash so that its bits are spread for the bitset and the map.
+#[inline(always)]
 fn mix(h: u64) -> u64 {
     let h = (h ^ (h >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     h ^ (h >> 29)
@@ -140,11 +141,18 @@ impl Protected {
         }
     }
 
-    /// Whether a window's rolling hash is one of a protected text's.
+    /// Whether a window's rolling hash is one of a protected text's: the bitset, inlined
+    /// into the letter loop, answers most lookups; the map the few the bitset lets through.
+    #[inline(always)]
     fn contains(&self, h: u64) -> bool {
         let m = mix(h);
         let b = (m as usize) & (self.bits.len() * 64 - 1);
-        self.bits[b / 64] & (1 << (b % 64)) != 0 && self.windows.contains_key(&m)
+        self.bits[b / 64] & (1 << (b % 64)) != 0 && self.in_map(m)
+    }
+
+    #[inline(never)]
+    fn in_map(&self, m: u64) -> bool {
+        self.windows.contains_key(&m)
     }
 
     /// Whether nothing is protected.
