@@ -265,20 +265,31 @@ impl KeywordMatcher {
         // visiting each state's matches reports all overlapping occurrences. Without a
         // prefilter the only special states of an unanchored DFA are match states (it has
         // no dead state to reach).
+        // Keywords whose rules are all opened already (and report no hits of their own) have
+        // nothing left to do: a small direct-mapped cache of them spares text that repeats a
+        // keyword thousands of times a visit of its rules each time.
+        let mut done = [u32::MAX; 16];
         let mut visit = |sid: StateID, end: usize| {
             if !dfa.is_match(sid) {
                 return;
             }
             for k in 0..dfa.match_len(sid) {
                 let pid = dfa.match_pattern(sid, k);
+                let p = pid.as_usize();
+                if done[p % done.len()] == p as u32 {
+                    continue;
+                }
                 let start = end - dfa.pattern_len(pid);
-                let (off, len) = self.pattern_rules[pid.as_usize()];
+                let (off, len) = self.pattern_rules[p];
+                let mut all_open = true;
                 for &rule in &self.rule_ids[off as usize..(off + len) as usize] {
                     let r = rule as usize;
                     if word_start[r] && !starts_word(bytes, start) {
+                        all_open &= gate[r] && !keyword_only[r];
                         continue;
                     }
                     if keyword_only[r] {
+                        all_open = false;
                         if is_whole_word(bytes, start, end) {
                             hit(KeywordHit { rule, start, end });
                         }
@@ -286,6 +297,9 @@ impl KeywordMatcher {
                         gate[r] = true;
                         opened.push(rule);
                     }
+                }
+                if all_open {
+                    done[p % done.len()] = p as u32;
                 }
             }
         };
@@ -556,6 +570,82 @@ mod tests {
             want.dedup();
             opened.sort_unstable();
             assert_eq!(opened, want, "length {len}");
+        }
+    }
+
+    /// Keywords shared by several rules, some keyword-only and some needing a word start, over
+    /// texts that repeat the keywords many times (where opened keywords are skipped): the
+    /// opened rules and the hits are those of a plain overlapping search.
+    #[test]
+    fn shared_keywords_open_and_hit_as_a_plain_search_says() {
+        let keywords = ["ab", "ba", "abc", "c", "b b"];
+        // Rule -> its keywords; rules 2 and 5 are keyword-only, rules 1 and 4 need a word start.
+        let rules: Vec<Vec<usize>> = vec![
+            vec![0, 1],
+            vec![0, 2],
+            vec![2],
+            vec![3, 4],
+            vec![1],
+            vec![0, 3],
+        ];
+        let keyword_only = [false, false, true, false, false, true];
+        let word_start = [false, true, false, false, true, false];
+        let m = KeywordMatcher::new(rules.iter().enumerate().map(|(i, ks)| {
+            (
+                i as u32,
+                ks.iter().map(|&k| keywords[k].to_string()).collect(),
+            )
+        }))
+        .expect("builds");
+        let ac = aho_corasick::AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(keywords)
+            .expect("builds");
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for len in (0..300).chain([1000, 5000]) {
+            let text: String = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    ['a', 'b', 'c', ' ', 'b', 'a'][(x % 6) as usize]
+                })
+                .collect();
+            let bytes = text.as_bytes();
+            let (mut gate, mut opened, mut hits) =
+                (vec![false; rules.len()], Vec::new(), Vec::new());
+            m.run(
+                &text,
+                &mut gate,
+                &mut opened,
+                &keyword_only,
+                &word_start,
+                |h| hits.push((h.rule, h.start, h.end)),
+            );
+            let (mut want_open, mut want_hits) = (Vec::new(), Vec::new());
+            for h in ac.find_overlapping_iter(&text) {
+                for (r, ks) in rules.iter().enumerate() {
+                    if !ks.contains(&h.pattern().as_usize())
+                        || (word_start[r] && !starts_word(bytes, h.start()))
+                    {
+                        continue;
+                    }
+                    if keyword_only[r] {
+                        if is_whole_word(bytes, h.start(), h.end()) {
+                            want_hits.push((r as u32, h.start(), h.end()));
+                        }
+                    } else {
+                        want_open.push(r as u32);
+                    }
+                }
+            }
+            want_open.sort_unstable();
+            want_open.dedup();
+            opened.sort_unstable();
+            assert_eq!(opened, want_open, "length {len}");
+            want_hits.sort_unstable();
+            hits.sort_unstable();
+            assert_eq!(hits, want_hits, "length {len}");
         }
     }
 
