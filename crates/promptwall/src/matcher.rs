@@ -428,13 +428,6 @@ impl SharedSet {
         let _ = self.get();
     }
 
-    /// For each rule of the set, in order, whether its regex matches somewhere in `text`;
-    /// `None` when the set does not compile (for sets that are only a shortcut).
-    pub fn try_matching(&self, text: &str) -> Option<Vec<bool>> {
-        let m = self.get()?.matches(text);
-        Some((0..self.rules.len()).map(|i| m.matched(i)).collect())
-    }
-
     /// For each rule of the set, in order, whether its regex matches somewhere in `text`.
     pub fn matching(&self, text: &str) -> Vec<bool> {
         match self.get() {
