@@ -328,10 +328,31 @@ fn leet_positions(src: &[u8]) -> Vec<usize> {
             i += 1;
         }
         if leets > 0 && letters >= 2 && leets <= letters && i - start <= 24 {
+            // Not leetspeak: ordinals (`19th`, `52nd`), numbers before a word (`32bit`) and
+            // after one (`user123`, `fan90`: two digits or more), and the `@` of a mention or
+            // an e-mail address.
+            let token = &src[start..i];
+            let lead = token.iter().take_while(|b| b.is_ascii_digit()).count();
+            let trail = token
+                .iter()
+                .rev()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            let ordinal = lead > 0 && matches!(&token[lead..], b"st" | b"nd" | b"rd" | b"th");
             for j in start..i {
                 let b = src[j];
                 let next_letter = src.get(j + 1).is_some_and(u8::is_ascii_alphabetic);
-                if is_leet(b) && (!matches!(b, b'$' | b'!') || next_letter) {
+                let number = (lead >= 2 && j < start + lead) || (trail >= 2 && j >= i - trail);
+                // `@` of a mention, or of an e-mail address (the domain follows the token).
+                let email = src.get(i) == Some(&b'.')
+                    && src.get(i + 1).is_some_and(u8::is_ascii_alphabetic);
+                let mention = b == b'@' && (j == start || email);
+                if is_leet(b)
+                    && (!matches!(b, b'$' | b'!') || next_letter)
+                    && !ordinal
+                    && !number
+                    && !mention
+                {
                     out.push(j);
                 }
             }
@@ -1724,6 +1745,29 @@ pub(crate) fn check_decoders(text: &str, budget: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_mentions_and_addresses_are_not_leetspeak() {
+        for text in [
+            "in the 19th century, on the 52nd floor",
+            "user123: hi adventurefan90, see the 32bit build",
+            "tweet: @nikkigreen and mail stevenpetrow@earthlink.net",
+        ] {
+            assert_eq!(
+                leet_positions(text.as_bytes()),
+                Vec::<usize>::new(),
+                "{text}"
+            );
+        }
+        for (text, want) in [
+            ("1gn0r3 this", vec![0, 3, 5]),
+            ("h4ck the pr0mpt", vec![1, 11]),
+            ("r3v3al it", vec![1, 3]),
+            ("h@ck it", vec![1]),
+        ] {
+            assert_eq!(leet_positions(text.as_bytes()), want, "{text}");
+        }
+    }
 
     fn views(s: &str) -> Vec<(String, String, (usize, usize))> {
         let mut norm = Normalized::default();
