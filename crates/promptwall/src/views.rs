@@ -314,19 +314,23 @@ fn leet_positions(src: &[u8]) -> Vec<usize> {
     let mut out = Vec::new();
     let n = src.len();
     let mut i = 0;
-    while i < n {
-        if !tok(src[i]) {
-            i += 1;
-            continue;
+    // Only tokens that hold a leet character are looked at: found from each such character
+    // (in real text, digits are few), the token around it is read once.
+    while let Some(k) = src[i..].iter().position(|&b| is_leet(b)) {
+        let p = i + k;
+        let mut start = p;
+        while start > i && tok(src[start - 1]) {
+            start -= 1;
         }
-        let start = i;
-        let mut letters = 0;
-        let mut leets = 0;
+        let (mut letters, mut leets) = (0, 0);
+        i = start;
         while i < n && tok(src[i]) {
             letters += usize::from(src[i].is_ascii_alphabetic());
             leets += usize::from(is_leet(src[i]));
             i += 1;
         }
+        // (Always past `p`: a leet character belongs to a token.)
+        i = i.max(p + 1);
         if leets > 0 && letters >= 2 && leets <= letters && i - start <= 24 {
             // Not leetspeak: ordinals (`19th`, `52nd`), numbers before a word (`32bit`) and
             // after one (`user123`, `fan90`: two digits or more), and the `@` of a mention or
