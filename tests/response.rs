@@ -1,28 +1,7 @@
 //! Response-side protection: protected texts reproduced in responses, canary tokens.
 
 use promptwall::{Firewall, CANARY_RULE, PROTECTED_RULE};
-use promptwall_benches_free::*;
-
-mod promptwall_benches_free {
-    /// Standard base64 with padding.
-    pub fn base64(data: &[u8]) -> String {
-        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut s = String::new();
-        for c in data.chunks(3) {
-            let n = (u32::from(c[0]) << 16)
-                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-                | u32::from(*c.get(2).unwrap_or(&0));
-            for k in 0..4 {
-                s.push(if k <= c.len() {
-                    T[((n >> (18 - 6 * k)) & 63) as usize] as char
-                } else {
-                    '='
-                });
-            }
-        }
-        s
-    }
-}
+use promptwall_tests::base64;
 
 /// A 300-word system prompt.
 const SYSTEM: &str =

@@ -279,3 +279,22 @@ pub fn dev_benign() -> Vec<String> {
         .filter_map(|v| v["text"].as_str().map(str::to_string))
         .collect()
 }
+
+/// Standard base64 with padding, for planting encoded text in tests.
+pub fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let n = c
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (k, &b)| acc | u32::from(b) << (16 - 8 * k));
+        for k in 0..=c.len() {
+            out.push(char::from(A[(n >> (18 - 6 * k) & 63) as usize]));
+        }
+        for _ in c.len()..3 {
+            out.push('=');
+        }
+    }
+    out
+}

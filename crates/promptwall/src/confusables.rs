@@ -128,93 +128,71 @@ pub(crate) fn fold(view: &str) -> Option<Folded> {
     let mut mixed_words = 0;
     let mut first_mixed = (0, 0);
     // Words: runs of alphanumeric characters and look-alikes, with counts of their ASCII
-    // letters, look-alikes and other non-ASCII characters.
+    // letters, look-alikes and other non-ASCII characters (digits count in none).
+    const LATIN: usize = 0;
+    const LOOKALIKE: usize = 1;
+    const OTHER: usize = 2;
+    const DIGIT: usize = 3;
     let mut start = None;
-    let (mut ascii_letters, mut lookalikes, mut others) = (0usize, 0usize, 0usize);
-    let mut end_word = |s: usize,
-                        e: usize,
-                        a: usize,
-                        l: usize,
-                        o: usize,
-                        text: &mut Vec<u8>,
-                        from: &mut Vec<(u32, u32)>| {
-        if l == 0 {
-            return;
-        }
-        let mixed = a > 0;
-        if mixed {
-            if mixed_words == 0 {
-                first_mixed = (s, e);
+    let mut counts = [0usize; 4];
+    let mut end_word =
+        |s: usize, e: usize, counts: [usize; 4], text: &mut Vec<u8>, from: &mut Vec<(u32, u32)>| {
+            if counts[LOOKALIKE] == 0 {
+                return;
             }
-            mixed_words += 1;
-        }
-        // Mixed words, and words made only of look-alikes (and digits).
-        if mixed || o == 0 {
-            copy(bytes, text, from, done, s);
-            fold_word(view, text, from, s, e);
-            done = e;
-        }
-    };
+            let mixed = counts[LATIN] > 0;
+            if mixed {
+                if mixed_words == 0 {
+                    first_mixed = (s, e);
+                }
+                mixed_words += 1;
+            }
+            // Mixed words, and words made only of look-alikes (and digits).
+            if mixed || counts[OTHER] == 0 {
+                copy(bytes, text, from, done, s);
+                fold_word(view, text, from, s, e);
+                done = e;
+            }
+        };
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        if b < 0x80 {
-            // ASCII bytes one by one, without decoding a character.
-            if b.is_ascii_alphanumeric() {
+        // What the character adds to a word (`None`: it ends one), and its length. ASCII
+        // bytes are classified without decoding a character.
+        let (kind, len) = if b < 0x80 {
+            let kind = if b.is_ascii_alphabetic() {
+                Some(LATIN)
+            } else {
+                b.is_ascii_digit().then_some(DIGIT)
+            };
+            (kind, 1)
+        } else {
+            let (c, len) = char_at(view, i);
+            let kind = if skeleton(c).is_some() {
+                Some(LOOKALIKE)
+            } else {
+                c.is_alphanumeric().then_some(OTHER)
+            };
+            (kind, len)
+        };
+        match kind {
+            Some(k) => {
                 if start.is_none() {
                     start = Some(i);
-                    (ascii_letters, lookalikes, others) = (0, 0, 0);
+                    counts = [0; 4];
                 }
-                ascii_letters += usize::from(b.is_ascii_alphabetic());
-            } else if let Some(s) = start.take() {
-                end_word(
-                    s,
-                    i,
-                    ascii_letters,
-                    lookalikes,
-                    others,
-                    &mut text,
-                    &mut from,
-                );
+                counts[k] += 1;
             }
-            i += 1;
-            continue;
-        }
-        let (c, len) = char_at(view, i);
-        let lookalike = skeleton(c).is_some();
-        if lookalike || c.is_alphanumeric() {
-            if start.is_none() {
-                start = Some(i);
-                (ascii_letters, lookalikes, others) = (0, 0, 0);
+            None => {
+                if let Some(s) = start.take() {
+                    end_word(s, i, counts, &mut text, &mut from);
+                }
             }
-            if lookalike {
-                lookalikes += 1;
-            } else {
-                others += 1;
-            }
-        } else if let Some(s) = start.take() {
-            end_word(
-                s,
-                i,
-                ascii_letters,
-                lookalikes,
-                others,
-                &mut text,
-                &mut from,
-            );
         }
         i += len;
     }
     if let Some(s) = start {
-        end_word(
-            s,
-            view.len(),
-            ascii_letters,
-            lookalikes,
-            others,
-            &mut text,
-            &mut from,
-        );
+        end_word(s, view.len(), counts, &mut text, &mut from);
     }
     if mixed_words == 0 {
         return None;

@@ -343,13 +343,14 @@ fn leet_positions(src: &[u8]) -> Vec<usize> {
                 .take_while(|b| b.is_ascii_digit())
                 .count();
             let ordinal = lead > 0 && matches!(&token[lead..], b"st" | b"nd" | b"rd" | b"th");
+            // An e-mail address: the domain follows the token.
+            let email =
+                src.get(i) == Some(&b'.') && src.get(i + 1).is_some_and(u8::is_ascii_alphabetic);
             for j in start..i {
                 let b = src[j];
                 let next_letter = src.get(j + 1).is_some_and(u8::is_ascii_alphabetic);
                 let number = (lead >= 2 && j < start + lead) || (trail >= 2 && j >= i - trail);
-                // `@` of a mention, or of an e-mail address (the domain follows the token).
-                let email = src.get(i) == Some(&b'.')
-                    && src.get(i + 1).is_some_and(u8::is_ascii_alphabetic);
+                // The `@` of a mention or of an e-mail address.
                 let mention = b == b'@' && (j == start || email);
                 if is_leet(b)
                     && (!matches!(b, b'$' | b'!') || next_letter)

@@ -36,9 +36,7 @@ pub struct Row {
 }
 
 /// FNV-1a, 64 bits (the model file's fingerprints).
-pub fn fnv(bytes: &[u8]) -> u64 {
-    model::fnv(bytes)
-}
+pub use promptwall::model::fnv;
 
 /// Reads a JSONL file of `{"text", "label", "source", "category"}` rows, in order, and the
 /// fingerprint of its bytes.
