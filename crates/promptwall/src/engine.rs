@@ -985,6 +985,8 @@ impl Firewall {
             &self.word_start,
             |h| hits.push(h),
         );
+        // In text order: the streams of the walk report them interleaved.
+        hits.sort_unstable_by_key(|h: &crate::matcher::KeywordHit| (h.start, h.end, h.rule));
         // Counts of keyword-only findings per rule; most texts have none, and a zeroed table
         // per view and scan is not free once there are a few hundred rules.
         let mut counts = if hits.is_empty() {
