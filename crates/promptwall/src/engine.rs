@@ -95,6 +95,12 @@ pub struct Firewall {
     keywords: KeywordMatcher,
     /// The automaton of all keywords, for the other views.
     all_keywords: OnceLock<KeywordMatcher>,
+    /// The automaton of the ASCII keywords of rules that apply to responses, for responses
+    /// that are pure ASCII: without the many injection keywords (prompt rules) its table is a
+    /// third of `keywords`, which a response's walk feels (built on first use).
+    response_keywords: OnceLock<Option<KeywordMatcher>>,
+    /// The ASCII keywords of rules that apply to responses, to build `response_keywords`.
+    response_sources: Vec<(u32, Vec<String>)>,
     /// Each rule's normalised keywords, kept to build `all_keywords` when first needed
     /// (empty when every keyword is ASCII: `keywords` then serves all texts).
     non_ascii_sources: Vec<Vec<String>>,
@@ -477,6 +483,17 @@ impl Firewall {
             .map_err(|m| Error::rule(format!("cannot build the keyword matcher: {m}")))
         };
         let keywords = matcher(true)?;
+        let response_sources: Vec<(u32, Vec<String>)> = normalized
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| rules[*i].side.applies_to(Side::Response))
+            .map(|(i, kws)| {
+                (
+                    i as u32,
+                    kws.iter().filter(|k| k.is_ascii()).cloned().collect(),
+                )
+            })
+            .collect();
         // The automaton over every keyword serves texts that are not ASCII; it is about as
         // costly to build as the ASCII one, and many deployments never need it.
         let any_non_ascii = normalized.iter().flatten().any(|k| !k.is_ascii());
@@ -557,6 +574,8 @@ impl Firewall {
             word_start,
             keywords,
             all_keywords: OnceLock::new(),
+            response_keywords: OnceLock::new(),
+            response_sources,
             non_ascii_sources: if any_non_ascii {
                 normalized
             } else {
@@ -971,10 +990,12 @@ impl Firewall {
         let n = self.rules.len();
         let mut gate = vec![false; n];
         let mut hits = Vec::new();
-        let keywords = if text.is_ascii() {
-            &self.keywords
-        } else {
+        let keywords = if !text.is_ascii() {
             self.all_keywords()
+        } else if scan.side == Side::Response {
+            self.response_keywords()
+        } else {
+            &self.keywords
         };
         let mut opened = Vec::new();
         keywords.run(
@@ -1113,12 +1134,26 @@ impl Firewall {
         })
     }
 
+    /// The automaton of the ASCII keywords of rules that apply to responses (built on first
+    /// use).
+    fn response_keywords(&self) -> &KeywordMatcher {
+        let m = self.response_keywords.get_or_init(|| {
+            let m = KeywordMatcher::new(self.response_sources.iter().cloned());
+            debug_assert!(m.is_ok(), "keyword automaton failed: {m:?}");
+            m.ok()
+        });
+        // It cannot fail where the automaton of all ASCII keywords was built; should it, that
+        // one gates responses as before.
+        m.as_ref().unwrap_or(&self.keywords)
+    }
+
     /// Compiles now what the engine otherwise compiles on first use (the built-in rules'
     /// regexes, the automaton for non-ASCII text), so that no later scan pays for it. A
     /// service that must keep its first requests as fast as the rest calls this once after
     /// building; it takes about as long again as the build.
     pub fn warm_up(&self) {
         let _ = self.all_keywords();
+        let _ = self.response_keywords();
         for r in &self.rules {
             if let Some(re) = &r.regex {
                 re.force();
@@ -1748,6 +1783,47 @@ mod example_tests {
         let alone = fw.scan("a\u{202E}b\u{200B}c\u{200B}d\u{200B}e\u{200B}f");
         assert_eq!(alone.action, Action::Allow);
         assert!(alone.categories.injection > 0.0);
+    }
+
+    /// Responses are gated by the automaton of the response rules' keywords alone: every
+    /// example of a rule that applies to responses is found by `scan_response` just as by a
+    /// prompt scan (which walks the automaton of all keywords), and in examples of prompt
+    /// rules, a response scan finds the same response-rule findings as a prompt scan does.
+    #[test]
+    fn response_keywords_gate_what_all_keywords_gate() {
+        let fw = Firewall::new().expect("builds");
+        // Rules of both sides (response-only ones do not run on prompts).
+        let response_rule = |id: &str| {
+            fw.rules()
+                .iter()
+                .any(|r| &*r.id == id && r.side == Side::Both)
+        };
+        let ids = |v: &Verdict| {
+            let mut ids: Vec<(String, usize, usize)> = v
+                .findings
+                .iter()
+                .filter(|f| response_rule(&f.rule))
+                .map(|f| (f.rule.to_string(), f.start, f.end))
+                .collect();
+            ids.sort();
+            ids
+        };
+        let mut checked = 0;
+        for r in fw.rules() {
+            for ex in &r.examples_match {
+                let (prompt, response) = (fw.scan(ex), fw.scan_response(ex));
+                assert_eq!(ids(&prompt), ids(&response), "{}: {ex:?}", r.id);
+                if r.side.applies_to(Side::Response) {
+                    assert!(
+                        response.findings.iter().any(|f| *f.rule == *r.id),
+                        "{}: {ex:?}",
+                        r.id
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 200, "{checked}");
     }
 
     #[test]

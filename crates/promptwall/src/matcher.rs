@@ -258,7 +258,7 @@ impl KeywordMatcher {
     ) {
         let Some(dfa) = &self.ac else { return };
         let bytes = text.as_bytes();
-        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+        let Ok(sid) = dfa.start_state(Anchored::No) else {
             return;
         };
         // Standard match semantics: a match state lists every keyword that ends there, so

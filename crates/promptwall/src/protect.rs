@@ -1,13 +1,14 @@
 //! Response-side leak checks: protected texts (system prompts and other confidential strings
 //! an application gives the firewall) reproduced in a response, and canary tokens.
 //!
-//! Both work on a view's *letter stream*: its letters and digits only, lowercase (views are
-//! lowercased), so that whitespace, punctuation, line breaks, case and spaced-out letters
+//! Both work on a view's *letter stream*: the bytes of its letters and digits only (views
+//! are lowercased), so that whitespace, punctuation, line breaks, case and spaced-out letters
 //! make no difference. A protected text is indexed as the hashes of all its windows of
-//! [`WINDOW`] letters (a cyclic-polynomial rolling hash, so a response is checked in one pass, in
-//! time linear in its length and independent of how many texts are protected). A response
-//! stretch whose windows are found in the index, with gaps of at most one window (a deleted
-//! or changed word), covering at least the minimum number of letters, is a leak.
+//! [`WINDOW`] bytes of letters (shingles), so a response is checked in one pass, in time linear
+//! in its length and independent of how many texts are protected: one window in [`STRIDE`]
+//! is looked up, and around a hit every window, backwards and forwards. A response stretch
+//! whose windows are found in the index, with gaps of at most one window (a deleted or
+//! changed word), covering at least the minimum number of words, is a leak.
 //!
 //! Canaries are tokens `pwcanary` + 8 hex digits of nonce + 16 of tag, where the tag is a
 //! keyed hash of the nonce: the firewall recognises its own canaries without keeping a list,
@@ -15,18 +16,16 @@
 //! too). Canary tokens registered explicitly are found the same way.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::normalize::Normalized;
 
-/// Letters per window of the rolling hash: shorter stretches cannot leak alone.
+/// Bytes of letters per window: shorter stretches cannot leak alone.
 pub const WINDOW: usize = 24;
-/// Letters kept while scanning: two windows (rounded up to a power of two), so that a
-/// stretch can be extended backwards.
-const RING: usize = (2 * WINDOW).next_power_of_two();
-/// Window hashes kept while scanning (a power of two, at least a window).
-const HIST: usize = WINDOW.next_power_of_two();
+/// A response is looked up at one window in this many (and at every window around a hit):
+/// any leaked stretch of `WINDOW + STRIDE - 1` letters holds a window that is looked up.
+const STRIDE: usize = 4;
 /// Default minimum stretch of a leak, in words (about five letters each).
 pub const DEFAULT_MIN_WORDS: usize = 8;
 /// Rule id of a protected text found in a response.
@@ -37,75 +36,140 @@ pub const CANARY_RULE: &str = "leak.canary";
 const CANARY_PREFIX: &str = "pwcanary";
 const CANARY_HEX: usize = 24;
 
-/// The random-looking 64-bit value of a letter for the rolling hash (a cyclic polynomial,
-/// "buzhash": rotations and xors, no multiplication in the loop).
-const fn letter_value(c: u32) -> u64 {
-    let x = (c as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    x ^ (x >> 29) ^ 0x2545_F491_4F6C_DD1D
-}
-
-/// Adds letter `c` to the rolling hash `h` of the window, removing `out` (the letter leaving
-/// it) once the window is full.
-#[inline]
-fn roll(h: u64, c: u32, out: Option<u32>) -> u64 {
-    roll_values(h, letter_value(c), out.map(letter_value))
-}
-
-/// [`roll`], given the letters' values.
-#[inline]
-fn roll_values(h: u64, value: u64, out: Option<u64>) -> u64 {
-    let h = h.rotate_left(1) ^ value;
-    match out {
-        Some(o) => h ^ o.rotate_left((WINDOW % 64) as u32),
-        None => h,
-    }
-}
-
-/// For each ASCII byte, its [`letter_value`] if it is a letter or digit, else 0 (no letter
-/// has the value 0: a test checks).
-static ASCII_VALUES: [u64; 128] = {
-    let mut t = [0u64; 128];
-    let mut b = 0u8;
+/// Whether an ASCII byte is a letter or digit, as 0 or 1 (every byte of 128 and above is 0:
+/// those are handled a character at a time).
+static KEEP: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0usize;
     while b < 128 {
-        if b.is_ascii_alphanumeric() {
-            t[b as usize] = letter_value(b as u32);
+        if (b as u8).is_ascii_alphanumeric() {
+            t[b] = 1;
         }
         b += 1;
     }
     t
 };
 
-/// Mixes a rolling hash so that its bits are spread for the bitset and the map.
-#[inline(always)]
-fn mix(h: u64) -> u64 {
-    let h = (h ^ (h >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    h ^ (h >> 29)
+/// The letter stream of `view` into `out`: the bytes of its ASCII letters and digits and of
+/// its other alphanumeric characters, in order. ASCII text is copied eight bytes at a time
+/// without a branch per byte (every byte is written; only letters advance the end).
+pub(crate) fn letter_bytes(view: &str, out: &mut Vec<u8>) {
+    let bytes = view.as_bytes();
+    out.clear();
+    out.resize(bytes.len(), 0);
+    let (mut n, mut i) = (0usize, 0usize);
+    while i < bytes.len() {
+        if let Some(w) = bytes.get(i..i + 8) {
+            let w = u64::from_le_bytes(w.try_into().unwrap_or_default());
+            if w & 0x8080_8080_8080_8080 == 0 {
+                // At most eight letters go to `out[n..n + 8]` (in bounds: `n <= i`); the
+                // mask keeps the index checks out of the loop.
+                let Ok(dst) = <&mut [u8; 8]>::try_from(&mut out[n..n + 8]) else {
+                    break;
+                };
+                let mut c = 0usize;
+                for j in 0..8 {
+                    let b = (w >> (8 * j)) as u8;
+                    dst[c & 7] = b;
+                    c += usize::from(KEEP[usize::from(b)]);
+                }
+                n += c;
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes[i];
+        if b < 0x80 {
+            out[n] = b;
+            n += usize::from(KEEP[usize::from(b)]);
+            i += 1;
+            continue;
+        }
+        let Some(c) = view.get(i..).and_then(|s| s.chars().next()) else {
+            break;
+        };
+        let l = c.len_utf8();
+        if c.is_alphanumeric() {
+            out[n..n + l].copy_from_slice(&bytes[i..i + l]);
+            n += l;
+        }
+        i += l;
+    }
+    out.truncate(n);
 }
 
-/// The letters and digits of a view, with the byte offset of each in the view.
-pub(crate) fn letter_stream(view: &str, letters: &mut Vec<u32>, offsets: &mut Vec<u32>) {
-    letters.clear();
-    offsets.clear();
+/// The byte offsets in `view` of the letter-stream positions `wanted` (sorted), each moved
+/// back to the start of its character.
+fn view_offsets(view: &str, wanted: &[usize]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(wanted.len());
+    let mut next = wanted.iter().peekable();
+    let mut n = 0usize;
     for (i, c) in view.char_indices() {
-        if c.is_ascii() {
-            if c.is_ascii_alphanumeric() {
-                letters.push(c as u32);
-                offsets.push(i as u32);
-            }
-        } else if c.is_alphanumeric() {
-            letters.push(c as u32);
-            offsets.push(i as u32);
+        if !c.is_alphanumeric() {
+            continue;
         }
+        let l = c.len_utf8();
+        while let Some(&&w) = next.peek() {
+            if w >= n + l {
+                break;
+            }
+            out.push(i);
+            next.next();
+        }
+        n += l;
+        if next.peek().is_none() {
+            break;
+        }
+    }
+    out.resize(wanted.len(), view.len());
+    out
+}
+
+/// Multiplies and folds the 128-bit product: the mixing step of the window hash.
+#[inline(always)]
+fn mum(a: u64, b: u64) -> u64 {
+    let r = u128::from(a) * u128::from(b);
+    (r as u64) ^ ((r >> 64) as u64)
+}
+
+/// The hash of a window of [`WINDOW`] letter bytes.
+#[inline(always)]
+fn window_hash(w: &[u8]) -> u64 {
+    let word = |k: usize| u64::from_le_bytes(w[8 * k..8 * k + 8].try_into().unwrap_or_default());
+    mum(
+        word(0) ^ 0x2D35_8DCC_AA6C_78A5,
+        word(1) ^ 0x8BB8_4B93_962E_ACC9,
+    ) ^ mum(word(2) ^ 0x4B33_A62E_D433_D4A3, 0x9E37_79B9_7F4A_7C15)
+}
+
+/// A hasher for keys that are hashes already.
+#[derive(Default)]
+struct Passthrough(u64);
+
+impl Hasher for Passthrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 
 /// The index of protected texts.
 #[derive(Debug)]
 pub(crate) struct Protected {
-    /// A bitset of window hashes: one bit test rejects most windows of a response.
+    /// A bitset of window hashes (their top bits): one bit test rejects most windows of a
+    /// response.
     bits: Vec<u64>,
+    /// Bits of a hash that index `bits`.
+    shift: u32,
     /// Window hash → which text (the first one that has it).
-    windows: HashMap<u64, u32>,
+    windows: HashMap<u64, u32, BuildHasherDefault<Passthrough>>,
     min_words: usize,
 }
 
@@ -113,46 +177,41 @@ impl Protected {
     /// Indexes `texts`; a leak must reproduce at least `min_words` words (and one window of
     /// letters).
     pub(crate) fn new(texts: &[String], min_words: usize) -> Protected {
-        let mut windows = HashMap::new();
+        let mut windows: HashMap<u64, u32, BuildHasherDefault<Passthrough>> = HashMap::default();
         let mut norm = Normalized::default();
-        let (mut letters, mut offsets) = (Vec::new(), Vec::new());
+        let mut letters = Vec::new();
         for (k, t) in texts.iter().enumerate() {
             norm.build(t);
-            letter_stream(&norm.text, &mut letters, &mut offsets);
-            let mut h = 0u64;
-            for (i, &c) in letters.iter().enumerate() {
-                h = roll(h, c, (i >= WINDOW).then(|| letters[i - WINDOW]));
-                if i + 1 >= WINDOW {
-                    windows.entry(mix(h)).or_insert(k as u32);
-                }
+            letter_bytes(&norm.text, &mut letters);
+            for w in letters.windows(WINDOW) {
+                windows.entry(window_hash(w)).or_insert(k as u32);
             }
         }
         // About 16 bits per window keeps false hits of the bitset rare.
-        let words = (windows.len() * 16 / 64).next_power_of_two().max(64);
-        let mut bits = vec![0u64; words];
+        let bits_len = (windows.len() * 16).next_power_of_two().max(64);
+        let shift = 64 - bits_len.trailing_zeros();
+        let mut bits = vec![0u64; bits_len / 64];
         for &h in windows.keys() {
-            let b = (h as usize) & (words * 64 - 1);
+            let b = (h >> shift) as usize;
             bits[b / 64] |= 1 << (b % 64);
         }
         Protected {
             bits,
+            shift,
             windows,
             min_words,
         }
     }
 
-    /// Whether a window's rolling hash is one of a protected text's: the bitset, inlined
-    /// into the letter loop, answers most lookups; the map the few the bitset lets through.
+    /// Which protected text holds the window hashed `h`: the bitset answers most lookups,
+    /// the map the few the bitset lets through.
     #[inline(always)]
-    fn contains(&self, h: u64) -> bool {
-        let m = mix(h);
-        let b = (m as usize) & (self.bits.len() * 64 - 1);
-        self.bits[b / 64] & (1 << (b % 64)) != 0 && self.in_map(m)
-    }
-
-    #[inline(never)]
-    fn in_map(&self, m: u64) -> bool {
-        self.windows.contains_key(&m)
+    fn find(&self, h: u64) -> Option<u32> {
+        let b = (h >> self.shift) as usize;
+        if self.bits[b / 64] & (1 << (b % 64)) == 0 {
+            return None;
+        }
+        self.windows.get(&h).copied()
     }
 
     /// Whether nothing is protected.
@@ -171,6 +230,69 @@ impl Protected {
             prev_letter = letter;
         }
         words >= self.min_words
+    }
+
+    /// Stretches of `view` that reproduce protected text: `(start byte, end byte, text)`.
+    fn leaks(&self, view: &str, letters: &[u8], out: &mut Vec<(usize, usize, u32)>) {
+        let Some(last) = letters.len().checked_sub(WINDOW) else {
+            return;
+        };
+        let found = |k: usize| self.find(window_hash(&letters[k..k + WINDOW]));
+        // Stretches as (first window, last window, text), windows by their first letter.
+        let mut stretches: Vec<(usize, usize, u32)> = Vec::new();
+        let mut k = 0;
+        while k <= last {
+            let Some(text) = found(k) else {
+                k += STRIDE;
+                continue;
+            };
+            match stretches.last_mut() {
+                // Within a window of the last stretch's end: a deleted or changed word.
+                Some(c) if k <= c.1 + 2 * WINDOW => c.1 = k,
+                prev => {
+                    // A new stretch: windows before it that were not looked up may belong
+                    // to it (each is looked at once: the floor is the last stretch's end).
+                    let floor = prev.map_or(0, |c| c.1 + 1);
+                    let mut first = k;
+                    while first > floor && found(first - 1).is_some() {
+                        first -= 1;
+                    }
+                    stretches.push((first, k, text));
+                }
+            }
+            // Every window after a hit, until a window's length of them has none.
+            let mut j = k + 1;
+            let mut hit = k;
+            while j <= last && j <= hit + WINDOW {
+                if found(j).is_some() {
+                    hit = j;
+                }
+                j += 1;
+            }
+            if let Some(c) = stretches.last_mut() {
+                c.1 = hit;
+            }
+            k = j.next_multiple_of(STRIDE);
+        }
+        if stretches.is_empty() {
+            return;
+        }
+        let wanted: Vec<usize> = stretches
+            .iter()
+            .flat_map(|&(a, b, _)| [a, b + WINDOW - 1])
+            .collect();
+        let mut sorted = wanted.clone();
+        sorted.sort_unstable();
+        let offsets = view_offsets(view, &sorted);
+        let at = |w: usize| offsets[sorted.partition_point(|&x| x < w)];
+        for (a, b, text) in stretches {
+            let start = at(a);
+            let last_char = at(b + WINDOW - 1);
+            let end = last_char + view[last_char..].chars().next().map_or(0, char::len_utf8);
+            if self.long_enough(view, start, end) {
+                out.push((start, end, text));
+            }
+        }
     }
 }
 
@@ -247,6 +369,10 @@ impl Canaries {
 
     /// Whether 24 hex digits (nonce and tag) after the prefix make one of our canaries.
     fn verify(&self, hex: &[u8; CANARY_HEX]) -> bool {
+        // (The letter stream after a prefix may hold any letters, of any script.)
+        if !hex.iter().all(u8::is_ascii_hexdigit) {
+            return false;
+        }
         let Ok(digits) = std::str::from_utf8(hex) else {
             return false;
         };
@@ -257,21 +383,6 @@ impl Canaries {
             (Ok(nonce), Ok(tag)) => self.tag(nonce) == tag,
             _ => false,
         }
-    }
-
-    /// Registered tokens in a letter stream: `(first letter, last letter + 1)`.
-    fn find_registered(&self, letters: &[u32]) -> Vec<(usize, usize)> {
-        let ascii: Vec<u8> = letters
-            .iter()
-            .map(|&c| if c < 0x80 { c as u8 } else { b'?' })
-            .collect();
-        let mut out = Vec::new();
-        for t in &self.registered {
-            for at in memchr::memmem::find_iter(&ascii, t.as_bytes()) {
-                out.push((at, at + t.len()));
-            }
-        }
-        out
     }
 }
 
@@ -320,9 +431,10 @@ pub(crate) struct LetterFindings {
     pub canaries: Vec<(usize, usize)>,
 }
 
-/// One pass over the letters and digits of `view`: the rolling hash of the last
-/// [`WINDOW`] letters against the protected texts, and a matcher for canary tokens. No
-/// allocation but for what it finds (and a letter string when canary tokens were registered).
+/// Protected texts and canaries in `view`, both in its letter stream: the windows of the
+/// stream against the protected texts, and canary tokens (which a response may split or
+/// space out) as the stream's runs of `pwcanary` and 24 hex digits. No allocation but the
+/// letter stream and what it finds.
 pub(crate) fn scan_letters(
     view: &str,
     protected: Option<&Protected>,
@@ -330,135 +442,46 @@ pub(crate) fn scan_letters(
 ) -> LetterFindings {
     let mut out = LetterFindings::default();
     let protected = protected.filter(|p| !p.is_empty());
-    // The last RING letters: (value, byte offset); the hashes of the last WINDOW windows.
-    let mut ring = [(0u64, 0u32); RING];
-    let mut hist = [0u64; HIST];
-    let mut dense_until = 0usize;
-    let mut h = 0u64;
-    let mut n = 0usize;
-    // The stretch being built: first letter, end letter, start byte, end byte, text.
-    let mut cur: Option<(usize, usize, usize, usize, u32)> = None;
-    let finish = |c: (usize, usize, usize, usize, u32), out: &mut LetterFindings| {
-        if let Some(p) = protected {
-            if p.long_enough(view, c.2, c.3) {
-                out.leaks.push((c.2, c.3, c.4));
-            }
-        }
-    };
-    // Canary matcher: letters of the prefix matched, where it started, hex digits so far.
-    let prefix = CANARY_PREFIX.as_bytes();
-    let mut matched = 0usize;
-    let mut canary_start = 0usize;
-    let mut hex = [0u8; CANARY_HEX];
-    let mut hex_len = 0usize;
-    let watch_canaries = canaries.is_some_and(|c| c.active.load(Ordering::Relaxed))
-        && may_hold_canary(view.as_bytes());
-    let bytes = view.as_bytes();
-    let mut i = if watch_canaries || protected.is_some() {
-        0
-    } else {
-        bytes.len()
-    };
-    while i < bytes.len() {
-        let b = bytes[i];
-        let (c, len, value) = if b < 0x80 {
-            let value = ASCII_VALUES[usize::from(b)];
-            if value == 0 {
-                i += 1;
-                continue;
-            }
-            (u32::from(b), 1, value)
-        } else {
-            let Some(ch) = view.get(i..).and_then(|s| s.chars().next()) else {
-                break;
-            };
-            if !ch.is_alphanumeric() {
-                i += ch.len_utf8();
-                continue;
-            }
-            (ch as u32, ch.len_utf8(), letter_value(ch as u32))
-        };
-        if watch_canaries {
-            if matched == prefix.len() {
-                let d = c as u8;
-                if c < 0x80 && d.is_ascii_hexdigit() {
-                    hex[hex_len] = d;
-                    hex_len += 1;
-                    if hex_len == CANARY_HEX {
-                        if canaries.is_some_and(|k| k.verify(&hex)) {
-                            out.canaries.push((canary_start, i + len));
-                        }
-                        matched = 0;
-                        hex_len = 0;
-                    }
-                } else {
-                    matched = 0;
-                    hex_len = 0;
-                }
-            }
-            if matched < prefix.len() {
-                if c == u32::from(prefix[matched]) {
-                    if matched == 0 {
-                        canary_start = i;
-                    }
-                    matched += 1;
-                } else if c == u32::from(prefix[0]) {
-                    canary_start = i;
-                    matched = 1;
-                } else {
-                    matched = 0;
-                }
-            }
-        }
-        if let Some(p) = protected {
-            h = roll_values(h, value, (n >= WINDOW).then(|| ring[(n - WINDOW) % RING].0));
-            ring[n % RING] = (value, i as u32);
-            n += 1;
-            if n >= WINDOW {
-                hist[n % HIST] = h;
-                // Half the windows are looked up (chosen by their hash, so a window is
-                // chosen in the response whenever it is in the protected text); around a
-                // hit, all of them, backwards and forwards, so a stretch is found whole.
-                let test = n <= dense_until || (h >> 63) == 0;
-                if test && p.contains(h) {
-                    let text = p.windows.get(&mix(h)).copied().unwrap_or(0);
-                    let mut first = n - WINDOW;
-                    if cur.is_none_or(|c| first > c.1 + WINDOW) {
-                        // A new stretch: earlier windows not looked up may belong to it.
-                        let mut k = 1;
-                        while k < WINDOW && n - k >= WINDOW && p.contains(hist[(n - k) % HIST]) {
-                            first = n - k - WINDOW;
-                            k += 1;
-                        }
-                    }
-                    let start_byte = ring[first % RING].1 as usize;
-                    let end = n;
-                    cur = match cur {
-                        Some((s, e, sb, _, t)) if first <= e + WINDOW => {
-                            Some((s, end, sb, i + len, t))
-                        }
-                        Some(done) => {
-                            finish(done, &mut out);
-                            Some((first, end, start_byte, i + len, text))
-                        }
-                        None => Some((first, end, start_byte, i + len, text)),
-                    };
-                    dense_until = n + WINDOW;
-                }
-            }
-        }
-        i += len;
+    // With protected texts the letter stream is made anyway, and a search of it costs less
+    // than the quick test for a possible canary.
+    let canaries = canaries.filter(|c| {
+        !c.registered.is_empty()
+            || (c.active.load(Ordering::Relaxed)
+                && (protected.is_some() || may_hold_canary(view.as_bytes())))
+    });
+    if protected.is_none() && canaries.is_none() {
+        return out;
     }
-    if let Some(done) = cur {
-        finish(done, &mut out);
+    let mut letters = Vec::new();
+    letter_bytes(view, &mut letters);
+    if let Some(p) = protected {
+        p.leaks(view, &letters, &mut out.leaks);
     }
-    if let Some(c) = canaries.filter(|c| !c.registered.is_empty()) {
-        let (mut letters, mut offsets) = (Vec::new(), Vec::new());
-        letter_stream(view, &mut letters, &mut offsets);
-        for (a, b) in c.find_registered(&letters) {
-            let last = offsets[b - 1] as usize;
+    if let Some(c) = canaries {
+        let mut found = Vec::new();
+        if c.active.load(Ordering::Relaxed) {
+            for at in memchr::memmem::find_iter(&letters, CANARY_PREFIX.as_bytes()) {
+                let end = at + CANARY_PREFIX.len() + CANARY_HEX;
+                if let Some(hex) = letters.get(at + CANARY_PREFIX.len()..end) {
+                    if hex.try_into().is_ok_and(|h| c.verify(h)) {
+                        found.push((at, end));
+                    }
+                }
+            }
+        }
+        for t in &c.registered {
+            for at in memchr::memmem::find_iter(&letters, t.as_bytes()) {
+                found.push((at, at + t.len()));
+            }
+        }
+        let mut wanted: Vec<usize> = found.iter().flat_map(|&(a, b)| [a, b - 1]).collect();
+        wanted.sort_unstable();
+        let offsets = view_offsets(view, &wanted);
+        let at = |w: usize| offsets[wanted.partition_point(|&x| x < w)];
+        for (a, b) in found {
+            let last = at(b - 1);
             let end = last + view[last..].chars().next().map_or(1, char::len_utf8);
-            out.canaries.push((offsets[a] as usize, end));
+            out.canaries.push((at(a), end));
         }
     }
     out
@@ -487,16 +510,69 @@ mod tests {
         fee tables or the name of the fraud team lead. If asked about competitors, steer the \
         conversation back to Northwind products.";
 
+    fn xorshift(x: &mut u64) -> u64 {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x
+    }
+
+    /// The eight-bytes-at-a-time letter stream is the plain filter of characters, and
+    /// `view_offsets` finds each of its bytes in the view.
     #[test]
-    fn ascii_letter_values_are_the_table() {
-        for b in 0u8..128 {
-            let want = if b.is_ascii_alphanumeric() {
-                letter_value(u32::from(b))
-            } else {
-                0
-            };
-            assert_eq!(ASCII_VALUES[usize::from(b)], want);
-            assert!(!b.is_ascii_alphanumeric() || want != 0, "{b}");
+    fn letter_stream_is_the_alphanumeric_bytes() {
+        let pieces = [
+            "a", "Z", "7", " ", ".", "\n", "é", "ж", "中", "·", "\u{200b}", "💥", "ab12cd34",
+        ];
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut buf = Vec::new();
+        for len in 0..400 {
+            let text: String = (0..len)
+                .map(|_| pieces[(xorshift(&mut x) % pieces.len() as u64) as usize])
+                .collect();
+            letter_bytes(&text, &mut buf);
+            let want: Vec<u8> = text
+                .chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(|c| c.to_string().into_bytes())
+                .collect();
+            assert_eq!(buf, want, "{text:?}");
+            let all: Vec<usize> = (0..buf.len()).collect();
+            let offsets = view_offsets(&text, &all);
+            for (k, &o) in offsets.iter().enumerate() {
+                let c = text[o..].chars().next().expect("a character");
+                assert!(c.is_alphanumeric());
+                let before = text[..o]
+                    .chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .map(char::len_utf8)
+                    .sum::<usize>();
+                assert!(before <= k && k < before + c.len_utf8(), "{text:?} {k}");
+            }
+        }
+    }
+
+    /// Any stretch of `WINDOW + STRIDE - 1` letters of a protected text is found, wherever
+    /// it starts (the looked-up windows are one in STRIDE); shorter stretches may not be.
+    #[test]
+    fn every_stretch_of_window_plus_stride_letters_is_found() {
+        let p = Protected::new(&[PROMPT.to_string()], 1);
+        let v = view(PROMPT);
+        let letters: Vec<(usize, char)> = v
+            .char_indices()
+            .filter(|(_, c)| c.is_alphanumeric())
+            .collect();
+        let need = WINDOW + STRIDE - 1;
+        for pad in ["", "7", "78", "789", "7890 "] {
+            for s in 0..letters.len() - need {
+                let a = letters[s].0;
+                let b = letters[s + need - 1].0 + 1;
+                let response = format!("{pad}{} zzz", &v[a..b]);
+                let found = scan_letters(&response, Some(&p), None).leaks;
+                assert_eq!(found.len(), 1, "{response:?}");
+                let (x, y, _) = found[0];
+                assert_eq!(&response[x..y], &v[a..b], "the span is the stretch");
+            }
         }
     }
 
@@ -563,6 +639,8 @@ mod tests {
         // Another firewall's canary, or a forged one, is not ours.
         let other = Canaries::new(None, Vec::new()).make();
         assert_eq!(canaries(&c, &other.token), 0);
+        // Letters of other scripts after the prefix are not hex digits (nor a panic).
+        assert_eq!(canaries(&c, "pwcanary你好世界你好世界你好世界zz"), 0);
         let registered = Canaries::new(None, vec!["ZEBRA-MANGO-1234".into()]);
         assert_eq!(canaries(&registered, "the code is zebra mango 1234"), 1);
     }
