@@ -86,6 +86,40 @@ fn leaks_of_8_20_and_100_words_are_found() {
     }
 }
 
+/// Every stretch of 8 words of the system prompt, wherever it starts (the shortest holds 24
+/// letters), is found; and one of 7 words is not a leak.
+#[test]
+fn every_8_word_stretch_is_found() {
+    let fw = fw();
+    // Words with a letter or digit (`&` is not one).
+    let all: Vec<&str> = SYSTEM
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .collect();
+    let words = |k: usize, from: usize| all[from..from + k].join(" ");
+    let n = all.len();
+    for from in 0..=n - 8 {
+        let leak = words(8, from);
+        assert!(
+            leaked(&fw, &format!("Sure. {leak} Bye.")),
+            "8 words from word {from}: {leak}"
+        );
+    }
+    // Words as the engine counts them: runs of letters and digits (`firm's` is two).
+    let runs = |s: &str| {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .count()
+    };
+    let short = (0..=n - 7)
+        .map(|from| words(7, from))
+        .filter(|w| runs(w) < 8)
+        // Between signs, not words: a word around it could continue the protected text.
+        .filter(|w| leaked(&fw, &format!("** {w} **")))
+        .count();
+    assert_eq!(short, 0, "7-word stretches reported");
+}
+
 #[test]
 fn edited_encoded_and_interleaved_leaks_are_found() {
     let fw = fw();

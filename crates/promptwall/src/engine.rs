@@ -223,8 +223,8 @@ impl FirewallBuilder {
         self
     }
 
-    /// The shortest stretch of a protected text, in words, that counts as a leak (default
-    /// 8; counted as five letters or digits per word, at least 24 letters).
+    /// The shortest stretch of a protected text, in whole words, that counts as a leak
+    /// (default 8; and at least 24 letters in a row of it).
     pub fn protect_min_words(mut self, words: usize) -> Self {
         self.protect_min_words = words;
         self

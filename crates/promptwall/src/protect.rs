@@ -8,7 +8,8 @@
 //! in its length and independent of how many texts are protected: one window in [`STRIDE`]
 //! is looked up, and around a hit every window, backwards and forwards. A response stretch
 //! whose windows are found in the index, with gaps of at most one window (a deleted or
-//! changed word), covering at least the minimum number of words, is a leak.
+//! changed word), holding [`CORE`] letters in a row of a protected text and at least the
+//! minimum number of whole words, is a leak.
 //!
 //! Canaries are tokens `pwcanary` + 8 hex digits of nonce + 16 of tag, where the tag is a
 //! keyed hash of the nonce: the firewall recognises its own canaries without keeping a list,
@@ -21,11 +22,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::normalize::Normalized;
 
-/// Bytes of letters per window: shorter stretches cannot leak alone.
-pub const WINDOW: usize = 24;
+/// Bytes of letters per window.
+pub const WINDOW: usize = 16;
+/// Letters a leak reproduces without a break, at least (around them, stretches of at least
+/// a window, separated by at most a window of other letters, count too).
+const CORE: usize = 24;
 /// A response is looked up at one window in this many (and at every window around a hit):
 /// any leaked stretch of `WINDOW + STRIDE - 1` letters holds a window that is looked up.
-const STRIDE: usize = 4;
+const STRIDE: usize = 8;
+// Any CORE letters in a row hold a window that is looked up.
+const _: () = assert!(CORE >= WINDOW + STRIDE - 1);
 /// Default minimum stretch of a leak, in words (about five letters each).
 pub const DEFAULT_MIN_WORDS: usize = 8;
 /// Rule id of a protected text found in a response.
@@ -54,9 +60,17 @@ static KEEP: [u8; 256] = {
 /// its other alphanumeric characters, in order. ASCII text is copied eight bytes at a time
 /// without a branch per byte (every byte is written; only letters advance the end).
 pub(crate) fn letter_bytes(view: &str, out: &mut Vec<u8>) {
+    let n = letter_bytes_into(view, out);
+    out.truncate(n);
+}
+
+/// [`letter_bytes`] into the start of `out`, grown to the view's length if shorter (and not
+/// cleared: a buffer kept between calls is not zeroed again): returns the stream's length.
+fn letter_bytes_into(view: &str, out: &mut Vec<u8>) -> usize {
     let bytes = view.as_bytes();
-    out.clear();
-    out.resize(bytes.len(), 0);
+    if out.len() < bytes.len() {
+        out.resize(bytes.len(), 0);
+    }
     let (mut n, mut i) = (0usize, 0usize);
     while i < bytes.len() {
         if let Some(w) = bytes.get(i..i + 8) {
@@ -95,7 +109,7 @@ pub(crate) fn letter_bytes(view: &str, out: &mut Vec<u8>) {
         }
         i += l;
     }
-    out.truncate(n);
+    n
 }
 
 /// The byte offsets in `view` of the letter-stream positions `wanted` (sorted), each moved
@@ -137,9 +151,12 @@ fn mum(a: u64, b: u64) -> u64 {
 fn window_hash(w: &[u8]) -> u64 {
     let word = |k: usize| u64::from_le_bytes(w[8 * k..8 * k + 8].try_into().unwrap_or_default());
     mum(
-        word(0) ^ 0x2D35_8DCC_AA6C_78A5,
-        word(1) ^ 0x8BB8_4B93_962E_ACC9,
-    ) ^ mum(word(2) ^ 0x4B33_A62E_D433_D4A3, 0x9E37_79B9_7F4A_7C15)
+        mum(
+            word(0) ^ 0x2D35_8DCC_AA6C_78A5,
+            word(1) ^ 0x8BB8_4B93_962E_ACC9,
+        ),
+        0x9E37_79B9_7F4A_7C15,
+    )
 }
 
 /// A hasher for keys that are hashes already.
@@ -188,7 +205,7 @@ impl Protected {
             }
         }
         // About 16 bits per window keeps false hits of the bitset rare.
-        let bits_len = (windows.len() * 16).next_power_of_two().max(64);
+        let bits_len = (windows.len() * 8).next_power_of_two().max(64);
         let shift = 64 - bits_len.trailing_zeros();
         let mut bits = vec![0u64; bits_len / 64];
         for &h in windows.keys() {
@@ -220,16 +237,23 @@ impl Protected {
     }
 
     /// Whether the stretch `start..end` of a view holds at least the minimum number of
-    /// words (letters that follow a character that is not a letter or digit).
+    /// whole words (runs of letters and digits): a word the stretch cuts at either end, whose
+    /// letters merely happen to continue the protected text, does not count.
     fn long_enough(&self, view: &str, start: usize, end: usize) -> bool {
+        let Some(stretch) = view.get(start..end) else {
+            return false;
+        };
+        let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+        let cut_start = alnum(view[..start].chars().next_back()) && alnum(stretch.chars().next());
+        let cut_end = alnum(view[end..].chars().next()) && alnum(stretch.chars().next_back());
         let mut words = 0;
         let mut prev_letter = false;
-        for c in view.get(start..end).unwrap_or("").chars() {
+        for c in stretch.chars() {
             let letter = c.is_alphanumeric();
             words += usize::from(letter && !prev_letter);
             prev_letter = letter;
         }
-        words >= self.min_words
+        words.saturating_sub(usize::from(cut_start) + usize::from(cut_end)) >= self.min_words
     }
 
     /// Stretches of `view` that reproduce protected text: `(start byte, end byte, text)`.
@@ -238,14 +262,17 @@ impl Protected {
             return;
         };
         let found = |k: usize| self.find(window_hash(&letters[k..k + WINDOW]));
-        // Stretches as (first window, last window, text), windows by their first letter.
-        let mut stretches: Vec<(usize, usize, u32)> = Vec::new();
+        // Stretches as (first window, last window, text, longest run of consecutive
+        // windows), windows by their first letter.
+        let mut stretches: Vec<(usize, usize, u32, usize)> = Vec::new();
         let mut k = 0;
         while k <= last {
             let Some(text) = found(k) else {
                 k += STRIDE;
                 continue;
             };
+            // Consecutive windows found, ending at `k`.
+            let mut run = 1;
             match stretches.last_mut() {
                 // Within a window of the last stretch's end: a deleted or changed word.
                 Some(c) if k <= c.1 + 2 * WINDOW => c.1 = k,
@@ -257,35 +284,42 @@ impl Protected {
                     while first > floor && found(first - 1).is_some() {
                         first -= 1;
                     }
-                    stretches.push((first, k, text));
+                    run = k - first + 1;
+                    stretches.push((first, k, text, run));
                 }
             }
             // Every window after a hit, until a window's length of them has none.
             let mut j = k + 1;
             let mut hit = k;
+            let mut best = run;
             while j <= last && j <= hit + WINDOW {
                 if found(j).is_some() {
+                    run = if j == hit + 1 { run + 1 } else { 1 };
+                    best = best.max(run);
                     hit = j;
                 }
                 j += 1;
             }
             if let Some(c) = stretches.last_mut() {
                 c.1 = hit;
+                c.3 = c.3.max(best);
             }
             k = j.next_multiple_of(STRIDE);
         }
+        // A leak holds at least CORE letters reproduced without a break.
+        stretches.retain(|c| c.3 + WINDOW > CORE);
         if stretches.is_empty() {
             return;
         }
         let wanted: Vec<usize> = stretches
             .iter()
-            .flat_map(|&(a, b, _)| [a, b + WINDOW - 1])
+            .flat_map(|&(a, b, _, _)| [a, b + WINDOW - 1])
             .collect();
         let mut sorted = wanted.clone();
         sorted.sort_unstable();
         let offsets = view_offsets(view, &sorted);
         let at = |w: usize| offsets[sorted.partition_point(|&x| x < w)];
-        for (a, b, text) in stretches {
+        for (a, b, text, _) in stretches {
             let start = at(a);
             let last_char = at(b + WINDOW - 1);
             let end = last_char + view[last_char..].chars().next().map_or(0, char::len_utf8);
@@ -452,15 +486,44 @@ pub(crate) fn scan_letters(
     if protected.is_none() && canaries.is_none() {
         return out;
     }
-    let mut letters = Vec::new();
-    letter_bytes(view, &mut letters);
+    LETTERS.with_borrow_mut(|buf| {
+        let n = letter_bytes_into(view, buf);
+        find_in_letters(view, &buf[..n], protected, canaries, &mut out);
+        // A huge view's buffer is not kept.
+        if buf.len() > MAX_KEPT_BUFFER {
+            *buf = Vec::new();
+        }
+    });
+    out
+}
+
+thread_local! {
+    /// Each thread's letter-stream buffer, kept between scans.
+    static LETTERS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The largest letter-stream buffer a thread keeps between scans.
+const MAX_KEPT_BUFFER: usize = 1 << 20;
+
+/// The searcher for the canary prefix, built once.
+static CANARY_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(CANARY_PREFIX.as_bytes()));
+
+/// [`scan_letters`] once the letter stream is made.
+fn find_in_letters(
+    view: &str,
+    letters: &[u8],
+    protected: Option<&Protected>,
+    canaries: Option<&Canaries>,
+    out: &mut LetterFindings,
+) {
     if let Some(p) = protected {
-        p.leaks(view, &letters, &mut out.leaks);
+        p.leaks(view, letters, &mut out.leaks);
     }
     if let Some(c) = canaries {
         let mut found = Vec::new();
         if c.active.load(Ordering::Relaxed) {
-            for at in memchr::memmem::find_iter(&letters, CANARY_PREFIX.as_bytes()) {
+            for at in CANARY_FINDER.find_iter(letters) {
                 let end = at + CANARY_PREFIX.len() + CANARY_HEX;
                 if let Some(hex) = letters.get(at + CANARY_PREFIX.len()..end) {
                     if hex.try_into().is_ok_and(|h| c.verify(h)) {
@@ -470,7 +533,7 @@ pub(crate) fn scan_letters(
             }
         }
         for t in &c.registered {
-            for at in memchr::memmem::find_iter(&letters, t.as_bytes()) {
+            for at in memchr::memmem::find_iter(letters, t.as_bytes()) {
                 found.push((at, at + t.len()));
             }
         }
@@ -484,7 +547,6 @@ pub(crate) fn scan_letters(
             out.canaries.push((at(a), end));
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -552,17 +614,18 @@ mod tests {
         }
     }
 
-    /// Any stretch of `WINDOW + STRIDE - 1` letters of a protected text is found, wherever
-    /// it starts (the looked-up windows are one in STRIDE); shorter stretches may not be.
+    /// Any stretch of `CORE` letters (at least `WINDOW + STRIDE - 1`) of a protected text is
+    /// found, wherever it starts (the looked-up windows are one in STRIDE); one letter less
+    /// is not a leak.
     #[test]
-    fn every_stretch_of_window_plus_stride_letters_is_found() {
+    fn every_stretch_of_core_letters_is_found() {
         let p = Protected::new(&[PROMPT.to_string()], 1);
         let v = view(PROMPT);
         let letters: Vec<(usize, char)> = v
             .char_indices()
             .filter(|(_, c)| c.is_alphanumeric())
             .collect();
-        let need = WINDOW + STRIDE - 1;
+        let need = CORE;
         for pad in ["", "7", "78", "789", "7890 "] {
             for s in 0..letters.len() - need {
                 let a = letters[s].0;
@@ -572,6 +635,11 @@ mod tests {
                 assert_eq!(found.len(), 1, "{response:?}");
                 let (x, y, _) = found[0];
                 assert_eq!(&response[x..y], &v[a..b], "the span is the stretch");
+                let short = format!("{pad}{} zzz", &v[a..letters[s + need - 2].0 + 1]);
+                assert!(
+                    scan_letters(&short, Some(&p), None).leaks.is_empty(),
+                    "{short:?}"
+                );
             }
         }
     }

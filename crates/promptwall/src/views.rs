@@ -291,9 +291,21 @@ fn quick_obfuscation_check(src: &[u8]) -> (bool, bool) {
         |b: u8| (b == b' ') | (b == b'.') | (b == b'-') | (b == b'_') | (b == b'*') | (b == b'/');
     let alnum = |b: u8| ((b | 0x20).wrapping_sub(b'a') < 26) | (b.wrapping_sub(b'0') < 10);
     let n = src.len();
+    // First a cheaper necessary condition over the same positions: three equal bytes two
+    // apart that may be separators (below `0`, or `_`); English has almost none, so the
+    // full test rarely runs.
+    let maybe_sep = |b: u8| (b < b'0') | (b == b'_');
+    let candidates = n >= 5
+        && src[..n - 4]
+            .iter()
+            .zip(&src[2..n - 2])
+            .zip(&src[4..])
+            .fold(false, |acc, ((&a, &c), &e)| {
+                acc | ((a == c) & (c == e) & maybe_sep(a))
+            });
     let spaced = n >= 4
         && ((src[1] == src[3]) & sep(src[1]) & alnum(src[0]) & alnum(src[2])
-            || (n >= 5
+            || (candidates
                 && src[..n - 4]
                     .iter()
                     .zip(&src[1..n - 3])
@@ -1750,6 +1762,37 @@ pub(crate) fn check_decoders(text: &str, budget: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The spaced-letters check, with its cheaper first pass, says what a plain loop over
+    /// every position says, on texts dense in separators and single letters.
+    #[test]
+    fn spaced_check_is_the_plain_definition() {
+        let sep = |b: u8| b" .-_*/".contains(&b);
+        let alnum = |b: u8| b.is_ascii_alphanumeric();
+        let plain = |s: &[u8]| {
+            (s.len() >= 4 && s[1] == s[3] && sep(s[1]) && alnum(s[0]) && alnum(s[2]))
+                || (0..s.len().saturating_sub(4)).any(|i| {
+                    s[i] == s[i + 2]
+                        && s[i + 2] == s[i + 4]
+                        && sep(s[i])
+                        && alnum(s[i + 1])
+                        && alnum(s[i + 3])
+                })
+        };
+        let bytes = b" ._-*/aZ9,!\xe9";
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for len in 0..2000 {
+            let text: Vec<u8> = (0..len % 40)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    bytes[(x % bytes.len() as u64) as usize]
+                })
+                .collect();
+            assert_eq!(quick_obfuscation_check(&text).1, plain(&text), "{text:?}");
+        }
+    }
 
     #[test]
     fn numbers_mentions_and_addresses_are_not_leetspeak() {
