@@ -310,8 +310,8 @@ pw_status pw_options_policy_path(struct pw_options *opts, const char *path);
 pw_status pw_options_protect(struct pw_options *opts, const uint8_t *text, size_t len);
 
 /**
- * The shortest stretch of a protected text, in words, that counts as a leak (default 8;
- * about five letters or digits per word, and never fewer than 24 letters).
+ * The shortest stretch of a protected text, in whole words, that counts as a leak (default
+ * 8; and at least 24 letters in a row of it).
  */
 pw_status pw_options_protect_min_words(struct pw_options *opts, size_t words);
 

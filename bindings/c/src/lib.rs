@@ -573,8 +573,8 @@ pub extern "C" fn pw_options_protect(
     })
 }
 
-/// The shortest stretch of a protected text, in words, that counts as a leak (default 8;
-/// about five letters or digits per word, and never fewer than 24 letters).
+/// The shortest stretch of a protected text, in whole words, that counts as a leak (default
+/// 8; and at least 24 letters in a row of it).
 #[no_mangle]
 pub extern "C" fn pw_options_protect_min_words(opts: *mut pw_options, words: usize) -> pw_status {
     with_options(opts, |o| update(o, |b| b.protect_min_words(words)))

@@ -32,7 +32,7 @@ const CORE: usize = 24;
 const STRIDE: usize = 8;
 // Any CORE letters in a row hold a window that is looked up.
 const _: () = assert!(CORE >= WINDOW + STRIDE - 1);
-/// Default minimum stretch of a leak, in words (about five letters each).
+/// Default minimum stretch of a leak, in whole words.
 pub const DEFAULT_MIN_WORDS: usize = 8;
 /// Rule id of a protected text found in a response.
 pub const PROTECTED_RULE: &str = "leak.protected-text";
