@@ -1088,7 +1088,10 @@ impl Firewall {
         );
         let mut found = Vec::new();
         for (a, b, k) in found_letters.leaks {
-            let letters = text[a..b].chars().filter(|c| c.is_alphanumeric()).count();
+            let letters = text[a..b]
+                .chars()
+                .filter(|&c| crate::protect::is_alnum(c))
+                .count();
             found.push((
                 PROTECTED_RULE,
                 0.9,
@@ -1154,6 +1157,7 @@ impl Firewall {
     pub fn warm_up(&self) {
         let _ = self.all_keywords();
         let _ = self.response_keywords();
+        crate::protect::warm_up();
         for r in &self.rules {
             if let Some(re) = &r.regex {
                 re.force();
