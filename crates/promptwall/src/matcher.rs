@@ -325,7 +325,6 @@ impl KeywordMatcher {
             own[j] = j * n / streams;
             pos[j] = own[j].saturating_sub(overlap);
         }
-        pos[0] = 0;
         own[streams] = n;
         // Side by side for as long as the shortest stream lasts.
         let together = (0..streams).map(|j| own[j + 1] - pos[j]).min().unwrap_or(0);
@@ -548,6 +547,18 @@ mod tests {
         assert!(compile_regex("(").is_err());
     }
 
+    /// `len` characters drawn from `alphabet` by a xorshift generator in state `x`.
+    fn random_text(x: &mut u64, alphabet: &[char], len: usize) -> String {
+        (0..len)
+            .map(|_| {
+                *x ^= *x << 13;
+                *x ^= *x >> 7;
+                *x ^= *x << 17;
+                alphabet[(*x % alphabet.len() as u64) as usize]
+            })
+            .collect()
+    }
+
     /// The walk in two and four streams finds what one overlapping pass of the library's
     /// iterator finds, at every length around the splits and with keywords across them.
     #[test]
@@ -576,14 +587,7 @@ mod tests {
             .expect("builds");
         let mut x = 0x2545_F491_4F6C_DD1Du64;
         for len in (0..1100).chain([2048, 4095, 4096, 4097]) {
-            let text: String = (0..len)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    ['a', 'b', 'c', ' ', 'b'][(x % 5) as usize]
-                })
-                .collect();
+            let text = random_text(&mut x, &['a', 'b', 'c', ' ', 'b'], len);
             // Keyword-only rules report every occurrence: compare those.
             let mut hits = Vec::new();
             let mut gate = vec![false; rules];
@@ -655,14 +659,7 @@ mod tests {
             .expect("builds");
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
         for len in (0..300).chain([1000, 5000]) {
-            let text: String = (0..len)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    ['a', 'b', 'c', ' ', 'b', 'a'][(x % 6) as usize]
-                })
-                .collect();
+            let text = random_text(&mut x, &['a', 'b', 'c', ' ', 'b', 'a'], len);
             let bytes = text.as_bytes();
             let (mut gate, mut opened, mut hits) =
                 (vec![false; rules.len()], Vec::new(), Vec::new());

@@ -248,8 +248,8 @@ pub(crate) struct Protected {
 }
 
 impl Protected {
-    /// Indexes `texts`; a leak must reproduce at least `min_words` words (and one window of
-    /// letters).
+    /// Indexes `texts`; a leak must reproduce at least `min_words` whole words (and [`CORE`]
+    /// letters in a row).
     pub(crate) fn new(texts: &[String], min_words: usize) -> Protected {
         let mut windows: HashMap<u64, u32, BuildHasherDefault<Passthrough>> = HashMap::default();
         let mut norm = Normalized::default();
@@ -261,7 +261,8 @@ impl Protected {
                 windows.entry(window_hash(w)).or_insert(k as u32);
             }
         }
-        // About 16 bits per window keeps false hits of the bitset rare.
+        // About 8 bits per window: few false hits, and a bitset small enough (32 KB for ten
+        // texts of 2 KB) to stay in the first-level cache.
         let bits_len = (windows.len() * 8).next_power_of_two().max(64);
         let shift = 64 - bits_len.trailing_zeros();
         let mut bits = vec![0u64; bits_len / 64];
