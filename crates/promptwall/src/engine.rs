@@ -1202,13 +1202,17 @@ impl Firewall {
                 found < scan.per_rule_cap
             };
             let secret_group = re
-                .capture_names()
+                .group_info()
+                .pattern_names(regex_automata::PatternID::ZERO)
                 .position(|n| n == Some("secret") || n == Some("span"));
             match secret_group {
                 Some(g) => {
                     for caps in re.captures_iter(text) {
-                        if let Some(m) = caps.get(g).or_else(|| caps.get(0)) {
-                            if !consider(m.start(), m.end(), scan) {
+                        if let Some(m) = caps
+                            .get_group(g)
+                            .or_else(|| caps.get_match().map(|m| m.span()))
+                        {
+                            if !consider(m.start, m.end, scan) {
                                 break;
                             }
                         }

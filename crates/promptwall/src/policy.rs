@@ -516,7 +516,7 @@ impl Policy {
             let a = spanned.into_inner();
             let regex = match &a.regex {
                 Some(re) => Some(
-                    crate::matcher::compile_regex(re)
+                    crate::matcher::compile_allow_regex(re)
                         .map_err(|e| at(line, format!("bad allowlist `regex`: {e}")))?,
                 ),
                 None => None,
