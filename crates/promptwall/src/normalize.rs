@@ -213,20 +213,50 @@ fn space_stays(b: &[u8], j: usize) -> bool {
     }
 }
 
+/// Appends a run of [`plain_run`]: with `capitals` (when it may hold some), its ASCII
+/// capitals lowercased; the rest as it is.
+fn push_run(out: &mut String, run: &str, capitals: bool) {
+    let from = out.len();
+    out.push_str(run);
+    if capitals {
+        out[from..].make_ascii_lowercase();
+    }
+}
+
 /// The end of the run of characters from `i` that the view keeps as they are, and the start
 /// of the run's last character: one byte test per ASCII character, one bit test per
 /// character of the Basic Multilingual Plane, no `char` decoding loop.
-fn plain_run(b: &[u8], i: usize) -> (usize, usize) {
+///
+/// With `upper`, the run also takes ASCII capitals followed by an ASCII byte or the end (the
+/// view has them lowercased: the same length, so the copy stays one linear stretch; see
+/// [`push_run`]). One followed by anything else ends the run, as it would without `upper`: a
+/// combining mark after it takes it as its base; and stretches of plain ASCII go sixteen
+/// bytes at a time ([`plain_ascii_blocks`]).
+fn plain_run(b: &[u8], i: usize, upper: bool) -> (usize, usize, bool) {
     let n = b.len();
     let mut j = i;
     let mut last = i;
+    let mut next_block = i;
+    // Whether the run may hold a capital (it does when it took an ASCII block).
+    let mut capitals = false;
     while j < n {
         let x = b[j];
         if x < 0x80 {
             let printable = x.wrapping_sub(0x21) < 0x5E;
-            if (printable && !x.is_ascii_uppercase()) || (x == b' ' && space_stays(b, j + 1)) {
+            let keeps_case =
+                !x.is_ascii_uppercase() || (upper && b.get(j + 1).is_none_or(|&y| y < 0x80));
+            if (printable && keeps_case) || (x == b' ' && space_stays(b, j + 1)) {
                 last = j;
                 j += 1;
+                capitals |= x.is_ascii_uppercase();
+                // Not after a space: in other scripts, most ASCII is a space between words.
+                if upper && x != b' ' && j >= next_block {
+                    let from = j;
+                    (j, last) = plain_ascii_blocks(b, j, last);
+                    capitals |= j > from;
+                    // The block at `j` is not plain: try again past it.
+                    next_block = j + 16;
+                }
                 continue;
             }
             break;
@@ -249,6 +279,30 @@ fn plain_run(b: &[u8], i: usize) -> (usize, usize) {
         }
         last = j;
         j += len;
+    }
+    (j, last, capitals)
+}
+
+/// Past stretches of plain ASCII from `j`, sixteen bytes at a time: bytes that are printable
+/// ASCII or single spaces before one (a branch-free test), followed by an ASCII byte (so a
+/// capital at the end is not the base of a combining mark). Returns the new `j` and `last`.
+/// A block that starts with a non-ASCII byte costs one test: text in other scripts, where
+/// ASCII is mostly single spaces and punctuation, goes on a character at a time.
+#[inline(always)]
+fn plain_ascii_blocks(b: &[u8], mut j: usize, mut last: usize) -> (usize, usize) {
+    while let Some(block) = b.get(j..j + 17) {
+        if (block[0] | block[1] | block[2] | block[3]) >= 0x80 {
+            break;
+        }
+        let printable = |x: u8| x.wrapping_sub(0x21) < 0x5E;
+        let plain = block.windows(2).fold(block[16] < 0x80, |acc, w| {
+            acc & (printable(w[0]) | ((w[0] == b' ') & printable(w[1])))
+        });
+        if !plain {
+            break;
+        }
+        j += 16;
+        last = j - 1;
     }
     (j, last)
 }
@@ -415,6 +469,12 @@ impl Normalized {
     }
 
     fn build_unicode(&mut self, src: &str) {
+        self.build_unicode_runs(src, true);
+    }
+
+    /// [`Self::build_unicode`]; `upper` lets runs of plain characters take ASCII capitals
+    /// (the same view and map as without, faster on text with capitals: see [`plain_run`]).
+    fn build_unicode_runs(&mut self, src: &str, upper: bool) {
         let b = src.as_bytes();
         let n = b.len();
         let mut out = std::mem::take(&mut self.text);
@@ -424,7 +484,7 @@ impl Normalized {
         let mut linear = false;
         // Start of a run of characters that the view keeps as they are, not yet copied, and
         // the start of its last character.
-        let mut run: Option<(usize, usize)> = None;
+        let mut run: Option<(usize, usize, bool)> = None;
         // The last character, when it was copied as it is outside a run: its start, where it
         // starts in the view, and its length.
         let mut kept: Option<(usize, usize, usize)> = None;
@@ -436,14 +496,14 @@ impl Normalized {
                 i += 1;
                 continue;
             }
-            let (j, last) = plain_run(b, i);
+            let (j, last, capitals) = plain_run(b, i, upper);
             if j > i {
-                let r = run.map_or(i, |r| r.0);
+                let (r, caps) = run.map_or((i, false), |r| (r.0, r.2));
                 if run.is_none() && !linear {
                     self.map.push_linear(out.len(), i);
                     linear = true;
                 }
-                run = Some((r, last));
+                run = Some((r, last, caps | capitals));
                 i = j;
                 if i >= n {
                     break;
@@ -473,8 +533,8 @@ impl Normalized {
                 }
                 // The base: the run's last character, or a character just copied as it is.
                 let base = match run.take() {
-                    Some((r, base)) => {
-                        out.push_str(&src[r..base]);
+                    Some((r, base, caps)) => {
+                        push_run(&mut out, &src[r..base], caps);
                         Some(base)
                     }
                     None => kept.filter(|k| k.0 + k.2 == i).map(|k| {
@@ -504,8 +564,8 @@ impl Normalized {
                 i = end;
                 continue;
             }
-            if let Some((r, _)) = run.take() {
-                out.push_str(&src[r..i]);
+            if let Some((r, _, caps)) = run.take() {
+                push_run(&mut out, &src[r..i], caps);
             }
             kept = None;
             if c.is_whitespace() {
@@ -604,8 +664,8 @@ impl Normalized {
             }
             i += len;
         }
-        if let Some((r, _)) = run {
-            out.push_str(&src[r..]);
+        if let Some((r, _, caps)) = run {
+            push_run(&mut out, &src[r..], caps);
         }
         self.text = out;
     }
@@ -814,6 +874,77 @@ mod tests {
                     "end of view byte {e} in {src:?}"
                 );
             }
+        }
+    }
+
+    /// Runs that take ASCII capitals build the same view, map and counts of hidden
+    /// characters as runs that stop at each capital, on mostly-ASCII text with capitals
+    /// before marks, invisible characters, other scripts and whitespace (and stretches of
+    /// plain ASCII, which the runs read sixteen bytes at a time).
+    #[test]
+    fn runs_with_capitals_build_the_same_view() {
+        let pieces = [
+            "a",
+            "Z",
+            "Hello",
+            "THE",
+            " ",
+            "\n",
+            "\t",
+            "  ",
+            ".",
+            "E\u{0301}",
+            "\u{0301}",
+            "A\u{0301}\u{0302}\u{0308}",
+            "é",
+            "É",
+            "Я",
+            "\u{200B}",
+            "Ａ",
+            "ﬁ",
+            "İ",
+            "\u{00A0}",
+            "K\u{200D}",
+            "Q\u{E0041}",
+            "\u{2028}",
+            "ß",
+        ];
+        let same = |src: &str| {
+            let (mut with, mut without) = (Normalized::default(), Normalized::default());
+            with.build_unicode_runs(src, true);
+            without.build_unicode_runs(src, false);
+            assert_eq!(with.text, without.text, "{src:?}");
+            assert_eq!(with.map, without.map, "{src:?}");
+            assert_eq!(with.hidden, without.hidden, "{src:?}");
+        };
+        // A capital with marks after every length of plain ASCII, at every alignment.
+        let ascii = "The Quick brown FOX jumps over the lazy DOG, again and AGAIN.";
+        for k in 0..ascii.len() {
+            for tail in ["E\u{0301}", "Q\u{0301}\u{0302}\u{0308}", "Z\u{200B}", "A é"] {
+                same(&format!("{}{tail}", &ascii[..k]));
+                same(&format!("é {}{tail} x", &ascii[..k]));
+            }
+        }
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for round in 0..6000 {
+            let len = 1 + round % 40;
+            let mut src = String::new();
+            for _ in 0..len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                // Every other text mostly ASCII, so stretches of 16 bytes and more occur.
+                let k = if round % 2 == 0 && seed % 8 != 0 {
+                    9
+                } else {
+                    pieces.len()
+                };
+                src.push_str(pieces[(seed % k as u64) as usize]);
+            }
+            if src.is_ascii() {
+                src.push('é');
+            }
+            same(&src);
         }
     }
 
