@@ -429,7 +429,7 @@ impl Firewall {
             eager_sets |= eager && r.regex.is_some();
             let regex = match &r.regex {
                 Some(src) => Some(
-                    LazyRegex::new(src, eager)
+                    LazyRegex::new(src, eager, r.view == ViewKind::Raw)
                         .map_err(|m| rule_error(&r.origin, &r.id, format!("bad `regex`: {m}")))?,
                 ),
                 None => None,
@@ -438,7 +438,7 @@ impl Firewall {
                 .allow
                 .iter()
                 .map(|a| {
-                    LazyRegex::new(a, eager).map_err(|m| {
+                    LazyRegex::new(a, eager, false).map_err(|m| {
                         rule_error(&r.origin, &r.id, format!("bad `allow` regex: {m}"))
                     })
                 })

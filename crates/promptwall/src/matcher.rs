@@ -15,8 +15,15 @@ const REGEX_SIZE_LIMIT: usize = 2 << 20;
 const REGEX_DFA_LIMIT: usize = 2 << 20;
 
 /// Compiles a rule's regex with the engine's limits and ASCII Perl classes (see
-/// [`ascii_classes`]).
+/// [`ascii_classes`]), without DFAs where [`rare_prefix`] says so (the tests' entry point).
+#[cfg(test)]
 pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
+    compile_regex_for(pattern, true)
+}
+
+/// [`compile_regex`]; `tokens` when the regex may be compiled without DFAs (the engine says
+/// so for rules of the raw view: secrets and personal data, whose formats are short).
+pub fn compile_regex_for(pattern: &str, tokens: bool) -> Result<Regex, String> {
     if pattern.len() > MAX_REGEX_LEN {
         return Err(format!(
             "regex is {} bytes long, more than the limit of {MAX_REGEX_LEN}",
@@ -34,7 +41,7 @@ pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
         .onepass_size_limit(Some(REGEX_SIZE_LIMIT))
         .hybrid_cache_capacity(REGEX_DFA_LIMIT)
         .dfa_size_limit(Some(REGEX_DFA_LIMIT));
-    if rare_prefix(&hir) {
+    if tokens && rare_prefix(&hir) {
         config = config.hybrid(false).onepass(false);
     }
     Regex::builder()
@@ -68,14 +75,16 @@ const RARE_PREFIX_LEN: usize = 4;
 /// Whether every match of `hir` starts with one of a few literals of four bytes or more
 /// (`AKCp`, `sk-ant-`, `ghp_`: most token formats).
 ///
-/// Such a regex is compiled without its lazy DFAs and one-pass DFA: the literals are found
-/// with a prefilter and each place is tried with a backtracker. Its matches are the same
-/// (every engine of the regex crate implements the same semantics), and in a stream of
-/// different prompts, where a token rule runs only now and then, the DFAs' tables are no
-/// longer in the processor's caches: over the 2,943 prompts of the peers corpus, the prompts
-/// holding a secret took 19.8 us instead of 25.4 (rule examples) and 16.5 instead of 20.1
-/// (generated), the whole corpus 13.3 instead of 14.3 us a prompt. With more rules so
-/// compiled (shorter or more literals), prompts without a secret took longer.
+/// Such a regex of the raw view (a token format) is compiled without its lazy DFAs and
+/// one-pass DFA: the literals are found with a prefilter and each place is tried with a
+/// backtracker. Its matches are the same (every engine of the regex crate implements the same
+/// semantics), and in a stream of different prompts, where a token rule runs only now and
+/// then, the DFAs' tables are no longer in the processor's caches: over the 2,943 prompts of
+/// the peers corpus, the prompts holding a secret took 19.8 us instead of 25.4 (rule
+/// examples) and 16.5 instead of 20.1 (generated). With more rules so compiled (shorter or
+/// more literals), prompts without a secret took longer; so they did with the injection rules
+/// that qualify (normalised view, NFAs of hundreds of states whose backtracker clears a large
+/// visited set at each search): leaving those out took the corpus from 12.87 to 12.56 us.
 fn rare_prefix(hir: &regex_syntax::hir::Hir) -> bool {
     let mut ex = regex_syntax::hir::literal::Extractor::new();
     ex.kind(regex_syntax::hir::literal::ExtractKind::Prefix);
@@ -128,18 +137,22 @@ pub fn compile_set(patterns: &[&str]) -> Result<RegexSet, String> {
 #[derive(Debug)]
 pub(crate) struct LazyRegex {
     source: Box<str>,
+    /// See [`compile_regex_for`].
+    tokens: bool,
     compiled: std::sync::OnceLock<Option<Regex>>,
 }
 
 impl LazyRegex {
-    /// Wraps `source`; with `eager`, compiles it now and reports its error.
-    pub fn new(source: &str, eager: bool) -> Result<LazyRegex, String> {
+    /// Wraps `source`; with `eager`, compiles it now and reports its error. `tokens`: see
+    /// [`compile_regex_for`].
+    pub fn new(source: &str, eager: bool, tokens: bool) -> Result<LazyRegex, String> {
         let lazy = LazyRegex {
             source: source.into(),
+            tokens,
             compiled: std::sync::OnceLock::new(),
         };
         if eager {
-            let re = compile_regex(source)?;
+            let re = compile_regex_for(source, tokens)?;
             let _ = lazy.compiled.set(Some(re));
         }
         Ok(lazy)
@@ -150,7 +163,7 @@ impl LazyRegex {
     pub fn get(&self) -> Option<&Regex> {
         self.compiled
             .get_or_init(|| {
-                let re = compile_regex(&self.source);
+                let re = compile_regex_for(&self.source, self.tokens);
                 debug_assert!(re.is_ok(), "verified regex failed to compile: {re:?}");
                 re.ok()
             })
@@ -912,16 +925,16 @@ mod tests {
 
     #[test]
     fn lazy_regexes_compile_on_first_use_unless_eager() {
-        let lazy = LazyRegex::new(r"\d+", false).expect("no check when lazy");
+        let lazy = LazyRegex::new(r"\d+", false, false).expect("no check when lazy");
         assert!(lazy.compiled.get().is_none());
         assert!(lazy.get().is_some_and(|re| re.is_match("a1")));
         assert!(lazy.compiled.get().is_some());
-        let eager = LazyRegex::new(r"\d+", true).expect("compiles");
+        let eager = LazyRegex::new(r"\d+", true, false).expect("compiles");
         assert!(eager.compiled.get().is_some());
         // Eager compilation reports what the size limits refuse.
         let huge = r"(?:\p{L}{100}){100}";
         assert!(crate::matcher::check_regex(huge).is_ok());
-        assert!(LazyRegex::new(huge, true).is_err());
+        assert!(LazyRegex::new(huge, true, false).is_err());
     }
 
     #[test]
