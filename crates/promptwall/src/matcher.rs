@@ -252,6 +252,11 @@ pub(crate) struct KeywordMatcher {
     /// For each automaton pattern, the range of `rule_ids` gated by it.
     pattern_rules: Vec<(u32, u32)>,
     rule_ids: Vec<u32>,
+    /// Keywords of one byte, outside the automaton: ranges of bytes `lo..=hi` that gate the
+    /// same rules (the range of `rule_ids`). The digits that gate the personal-data rules
+    /// were most of the automaton's matches in real text, each one a stop of the walk; a
+    /// search that vectorises finds the first (and any next ones a rule needs).
+    singles: Vec<(u8, u8, u32, u32)>,
 }
 
 /// A keyword occurrence for a rule that has no regex.
@@ -282,10 +287,36 @@ impl KeywordMatcher {
                 }
             }
         }
-        let mut pattern_rules = Vec::with_capacity(gated.len());
+        // One-byte keywords leave the automaton, grouped into ranges of bytes that gate the
+        // same rules.
+        let mut single: Vec<(Vec<u32>, u8)> = Vec::new();
+        let (mut kept, mut kept_gated) = (Vec::new(), Vec::new());
+        for (key, g) in keywords.into_iter().zip(gated) {
+            match key.as_bytes() {
+                &[b] => single.push((g, b)),
+                _ => {
+                    kept.push(key);
+                    kept_gated.push(g);
+                }
+            }
+        }
+        let keywords = kept;
+        single.sort();
+        let mut pattern_rules = Vec::with_capacity(kept_gated.len());
         let mut rule_ids = Vec::new();
-        for g in gated {
+        for g in kept_gated {
             pattern_rules.push((rule_ids.len() as u32, g.len() as u32));
+            rule_ids.extend(g);
+        }
+        let mut singles: Vec<(u8, u8, u32, u32)> = Vec::new();
+        for (k, (g, b)) in single.iter().enumerate() {
+            if k > 0 && single[k - 1].0 == *g && single[k - 1].1.checked_add(1) == Some(*b) {
+                if let Some(last) = singles.last_mut() {
+                    last.1 = *b;
+                }
+                continue;
+            }
+            singles.push((*b, *b, rule_ids.len() as u32, g.len() as u32));
             rule_ids.extend(g);
         }
         let ac = if keywords.is_empty() {
@@ -304,6 +335,7 @@ impl KeywordMatcher {
             ac,
             pattern_rules,
             rule_ids,
+            singles,
         })
     }
 
@@ -313,6 +345,7 @@ impl KeywordMatcher {
             ac: None,
             pattern_rules: Vec::new(),
             rule_ids: Vec::new(),
+            singles: Vec::new(),
         }
     }
 
@@ -329,8 +362,28 @@ impl KeywordMatcher {
         word_start: &[bool],
         mut hit: impl FnMut(KeywordHit),
     ) {
-        let Some(dfa) = &self.ac else { return };
         let bytes = text.as_bytes();
+        for &(lo, hi, off, len) in &self.singles {
+            let rules = &self.rule_ids[off as usize..(off + len) as usize];
+            let mut at = 0;
+            while let Some(p) = next_in_range(bytes, at, lo, hi) {
+                if self.gate_rules(
+                    rules,
+                    bytes,
+                    p,
+                    p + 1,
+                    gate,
+                    opened,
+                    keyword_only,
+                    word_start,
+                    &mut hit,
+                ) {
+                    break;
+                }
+                at = p + 1;
+            }
+        }
+        let Some(dfa) = &self.ac else { return };
         let Ok(sid) = dfa.start_state(Anchored::No) else {
             return;
         };
@@ -354,23 +407,18 @@ impl KeywordMatcher {
                 }
                 let start = end - dfa.pattern_len(pid);
                 let (off, len) = self.pattern_rules[p];
-                let mut all_open = true;
-                for &rule in &self.rule_ids[off as usize..(off + len) as usize] {
-                    let r = rule as usize;
-                    if word_start[r] && !starts_word(bytes, start) {
-                        all_open &= gate[r] && !keyword_only[r];
-                        continue;
-                    }
-                    if keyword_only[r] {
-                        all_open = false;
-                        if is_whole_word(bytes, start, end) {
-                            hit(KeywordHit { rule, start, end });
-                        }
-                    } else if !gate[r] {
-                        gate[r] = true;
-                        opened.push(rule);
-                    }
-                }
+                let rules = &self.rule_ids[off as usize..(off + len) as usize];
+                let all_open = self.gate_rules(
+                    rules,
+                    bytes,
+                    start,
+                    end,
+                    gate,
+                    opened,
+                    keyword_only,
+                    word_start,
+                    &mut hit,
+                );
                 if all_open {
                     done[p % done.len()] = p as u32;
                 }
@@ -438,6 +486,65 @@ impl KeywordMatcher {
             }
         }
     }
+}
+
+impl KeywordMatcher {
+    /// A keyword at `start..end` that gates `rules`: opens their gates, or reports a hit for
+    /// the keyword-only ones where it is a whole word (for rules in `word_start`, only where
+    /// it starts a word). Returns whether every rule is now open and none wants hits: then
+    /// later occurrences of the keyword have nothing left to do.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn gate_rules(
+        &self,
+        rules: &[u32],
+        bytes: &[u8],
+        start: usize,
+        end: usize,
+        gate: &mut [bool],
+        opened: &mut Vec<u32>,
+        keyword_only: &[bool],
+        word_start: &[bool],
+        hit: &mut impl FnMut(KeywordHit),
+    ) -> bool {
+        let mut all_open = true;
+        for &rule in rules {
+            let r = rule as usize;
+            if word_start[r] && !starts_word(bytes, start) {
+                all_open &= gate[r] && !keyword_only[r];
+                continue;
+            }
+            if keyword_only[r] {
+                all_open = false;
+                if is_whole_word(bytes, start, end) {
+                    hit(KeywordHit { rule, start, end });
+                }
+            } else if !gate[r] {
+                gate[r] = true;
+                opened.push(rule);
+            }
+        }
+        all_open
+    }
+}
+
+/// The first byte at or after `from` in `lo..=hi`: memchr for one byte, otherwise 32 bytes
+/// at a time with a test that vectorises, then byte by byte in the block that has one.
+fn next_in_range(b: &[u8], from: usize, lo: u8, hi: u8) -> Option<usize> {
+    let rest = b.get(from..)?;
+    if lo == hi {
+        return memchr::memchr(lo, rest).map(|k| from + k);
+    }
+    let width = hi - lo;
+    let inside = |x: u8| x.wrapping_sub(lo) <= width;
+    let mut at = 0;
+    for block in rest.chunks(32) {
+        if block.iter().fold(false, |acc, &x| acc | inside(x)) {
+            return block.iter().position(|&x| inside(x)).map(|k| from + at + k);
+        }
+        at += block.len();
+    }
+    None
 }
 
 /// Texts at least twice this long are walked as two streams, four times as four.
@@ -851,6 +958,87 @@ mod tests {
             want_hits.sort_unstable();
             hits.sort_unstable();
             assert_eq!(hits, want_hits, "length {len}");
+        }
+    }
+
+    /// One-byte keywords, searched outside the automaton as ranges of bytes that gate the
+    /// same rules (the digits), next to longer ones, with keyword-only and word-start rules
+    /// among them: the opened rules and the hits are those of a plain overlapping search.
+    #[test]
+    fn one_byte_keywords_open_and_hit_as_a_plain_search_says() {
+        let keywords = ["0", "1", "2", "3", "4", "5", "@", "a", "b", "ab", "1a"];
+        // Rule -> its keywords: 0 the digits 0-5 (a range), 1 the digits 1-3 and `@` (other
+        // rules, other ranges), 2 keyword-only on `a`, 3 word-start on `b` and `ab`, 4 on
+        // `5` and `1a`.
+        let rules: Vec<Vec<usize>> = vec![
+            vec![0, 1, 2, 3, 4, 5],
+            vec![1, 2, 3, 6],
+            vec![7],
+            vec![8, 9],
+            vec![5, 10],
+        ];
+        let keyword_only = [false, false, true, false, false];
+        let word_start = [false, false, false, true, false];
+        let m = KeywordMatcher::new(rules.iter().enumerate().map(|(i, ks)| {
+            (
+                i as u32,
+                ks.iter().map(|&k| keywords[k].to_string()).collect(),
+            )
+        }))
+        .expect("builds");
+        assert!(
+            m.singles.len() >= 4,
+            "one-byte keywords leave the automaton"
+        );
+        let ac = aho_corasick::AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(keywords)
+            .expect("builds");
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let alphabet = [
+            'a', 'b', ' ', 'x', '0', '3', '5', '9', '@', '1', 'x', 'x', 'x',
+        ];
+        for len in (0..400).chain([1000, 5000]) {
+            let text = random_text(&mut x, &alphabet, len);
+            let bytes = text.as_bytes();
+            let (mut gate, mut opened, mut hits) =
+                (vec![false; rules.len()], Vec::new(), Vec::new());
+            m.run(
+                &text,
+                &mut gate,
+                &mut opened,
+                &keyword_only,
+                &word_start,
+                |h| hits.push((h.rule, h.start, h.end)),
+            );
+            let (mut want_open, mut want_hits) = (Vec::new(), Vec::new());
+            for h in ac.find_overlapping_iter(&text) {
+                for (r, ks) in rules.iter().enumerate() {
+                    if !ks.contains(&h.pattern().as_usize())
+                        || (word_start[r] && !starts_word(bytes, h.start()))
+                    {
+                        continue;
+                    }
+                    if keyword_only[r] {
+                        if is_whole_word(bytes, h.start(), h.end()) {
+                            want_hits.push((r as u32, h.start(), h.end()));
+                        }
+                    } else {
+                        want_open.push(r as u32);
+                    }
+                }
+            }
+            want_open.sort_unstable();
+            want_open.dedup();
+            opened.sort_unstable();
+            assert_eq!(opened, want_open, "{text:?}");
+            want_hits.sort_unstable();
+            hits.sort_unstable();
+            assert_eq!(hits, want_hits, "{text:?}");
+            for from in 0..=bytes.len() + 1 {
+                let want = (from..bytes.len()).find(|&k| (b'0'..=b'5').contains(&bytes[k]));
+                assert_eq!(next_in_range(bytes, from, b'0', b'5'), want, "{text:?}");
+            }
         }
     }
 
