@@ -1002,8 +1002,8 @@ mod tests {
             let (want, spans) = reference(&src);
             let got = view(&src);
             assert_eq!(got.text, want, "{src:?}");
-            for v in 0..got.text.len() {
-                assert_eq!(got.map.start(v), spans[v].0, "{src:?} at {v}");
+            for (v, span) in spans.iter().enumerate().take(got.text.len()) {
+                assert_eq!(got.map.start(v), span.0, "{src:?} at {v}");
             }
             let b = src.as_bytes();
             for from in 0..=b.len() {
