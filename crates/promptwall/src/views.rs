@@ -834,8 +834,12 @@ fn runs(text: &str, ascii: bool) -> Vec<Run> {
 fn alphabet_and_percent_runs(bytes: &[u8], out: &mut Vec<Run>) {
     let n = bytes.len();
     let mut i = 0;
+    // The next percent sign at or after `i`, looked for again only once `i` is past it.
+    let mut percent = memchr::memchr(b'%', bytes).unwrap_or(n);
     while i < n {
-        let percent = memchr::memchr(b'%', &bytes[i..]).map_or(n, |k| i + k);
+        if percent < i {
+            percent = memchr::memchr(b'%', &bytes[i..]).map_or(n, |k| i + k);
+        }
         if let Some((start, j)) = long_alphabet_run(bytes, i, percent) {
             i = alphabet_run(bytes, start, j, out);
             continue;
