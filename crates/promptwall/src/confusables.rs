@@ -112,29 +112,31 @@ fn fold_word(view: &str, text: &mut Vec<u8>, from: &mut Vec<(u32, u32)>, s: usiz
     }
 }
 
+/// Stretches of ASCII at least this long are skipped over by [`fold`].
+const SKIP_ASCII: usize = 32;
+
+/// The first non-ASCII byte at or after `from` (or the end): eight bytes at a time, so that
+/// one nearby (text that mixes scripts) costs one step.
+fn next_non_ascii(b: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while let Some(word) = b.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let high = u64::from_le_bytes(w) & 0x8080_8080_8080_8080;
+        if high != 0 {
+            return i + (high.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    (i..b.len()).find(|&k| b[k] >= 0x80).unwrap_or(b.len())
+}
+
 /// Folds look-alikes in `view` (a normalised view: lowercase, no invisible characters).
 /// `None` when no word mixes Latin letters with look-alikes.
 ///
 /// One pass: a word's fate is known at its end, when it is folded into the output together
-/// with the unchanged text since the last folded word (copied as one piece).
-/// Stretches of ASCII at least this long are skipped over by [`fold`].
-const SKIP_ASCII: usize = 32;
-
-/// The first non-ASCII byte at or after `from` (or the end): 32 bytes at a time with a test
-/// that vectorises, then byte by byte in the block that has one.
-fn next_non_ascii(b: &[u8], from: usize) -> usize {
-    let mut i = from;
-    while i < b.len() {
-        let end = (i + 32).min(b.len());
-        let block = &b[i..end];
-        if block.iter().fold(false, |acc, &x| acc | (x >= 0x80)) {
-            return i + block.iter().position(|&x| x >= 0x80).unwrap_or(block.len());
-        }
-        i = end;
-    }
-    b.len()
-}
-
+/// with the unchanged text since the last folded word (copied as one piece). Stretches of
+/// ASCII are skipped over but for the words at their ends (see below).
 pub(crate) fn fold(view: &str) -> Option<Folded> {
     if !may_mix(view.as_bytes()) {
         return None;
@@ -173,6 +175,8 @@ pub(crate) fn fold(view: &str) -> Option<Folded> {
             }
         };
     let mut i = 0;
+    // Where the next non-ASCII byte is, once looked for (the bytes up to it are ASCII).
+    let mut ascii_until = 0;
     while i < bytes.len() {
         let b = bytes[i];
         // What the character adds to a word (`None`: it ends one), and its length. ASCII
@@ -181,8 +185,17 @@ pub(crate) fn fold(view: &str) -> Option<Folded> {
             // A long stretch of ASCII: its words that end inside it have no look-alike and
             // change nothing, so only the word open at its start (up to its first byte that
             // is not a letter or digit) and the one it ends in are read.
-            let p = next_non_ascii(bytes, i);
-            if p - i >= SKIP_ASCII {
+            // Looked at from a byte between words, once past the last non-ASCII byte found:
+            // in text that mixes scripts, where stretches are short, that is once a word.
+            // (A non-ASCII byte where the stretch would have to reach rules it out first.)
+            if ascii_until < i
+                && !b.is_ascii_alphanumeric()
+                && bytes.get(i + SKIP_ASCII - 1).is_some_and(|&x| x < 0x80)
+            {
+                ascii_until = next_non_ascii(bytes, i);
+            }
+            let p = ascii_until;
+            if p >= i + SKIP_ASCII {
                 if let Some(k) = bytes[i..p].iter().position(|b| !b.is_ascii_alphanumeric()) {
                     let f = i + k;
                     if f > i {
