@@ -242,24 +242,27 @@ fn plain_run(b: &[u8], i: usize, upper: bool) -> (usize, usize, bool) {
     while j < n {
         let x = b[j];
         if x < 0x80 {
-            let printable = x.wrapping_sub(0x21) < 0x5E;
-            let keeps_case =
-                !x.is_ascii_uppercase() || (upper && b.get(j + 1).is_none_or(|&y| y < 0x80));
-            if (printable && keeps_case) || (x == b' ' && space_stays(b, j + 1)) {
-                last = j;
-                j += 1;
-                capitals |= x.is_ascii_uppercase();
-                // Not after a space: in other scripts, most ASCII is a space between words.
-                if upper && x != b' ' && j >= next_block {
-                    let from = j;
-                    (j, last) = plain_ascii_blocks(b, j, last);
-                    capitals |= j > from;
-                    // The block at `j` is not plain: try again past it.
-                    next_block = j + 16;
+            if x.wrapping_sub(0x21) < 0x5E {
+                if x.is_ascii_uppercase() {
+                    if !(upper && b.get(j + 1).is_none_or(|&y| y < 0x80)) {
+                        break;
+                    }
+                    capitals = true;
                 }
-                continue;
+            } else if !(x == b' ' && space_stays(b, j + 1)) {
+                break;
             }
-            break;
+            last = j;
+            j += 1;
+            // Not after a space: in other scripts, most ASCII is a space between words.
+            if upper && x != b' ' && j >= next_block {
+                let from = j;
+                (j, last) = plain_ascii_blocks(b, j, last);
+                capitals |= j > from;
+                // The block at `j` is not plain: try again past it.
+                next_block = j + 16;
+            }
+            continue;
         }
         // `b` is valid UTF-8: a lead byte is followed by its continuation bytes.
         let (u, len) = match x {
