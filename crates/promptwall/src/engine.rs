@@ -1187,7 +1187,7 @@ impl Firewall {
             if !rule.side.applies_to(scan.side) {
                 continue;
             }
-            let Some(re) = rule.regex.as_ref().and_then(LazyRegex::get) else {
+            let Some(re) = rule.regex.as_ref().and_then(|r| r.get_for(text.len())) else {
                 continue;
             };
             if let Some(ran) = &mut scan.ran {

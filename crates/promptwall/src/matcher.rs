@@ -15,15 +15,14 @@ const REGEX_SIZE_LIMIT: usize = 2 << 20;
 const REGEX_DFA_LIMIT: usize = 2 << 20;
 
 /// Compiles a rule's regex with the engine's limits and ASCII Perl classes (see
-/// [`ascii_classes`]), without DFAs where [`rare_prefix`] says so (the tests' entry point).
-#[cfg(test)]
+/// [`ascii_classes`]).
 pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
-    compile_regex_for(pattern, true)
+    compile_regex_with(pattern, false).map(|(re, _)| re)
 }
 
-/// [`compile_regex`]; `tokens` when the regex may be compiled without DFAs (the engine says
-/// so for rules of the raw view: secrets and personal data, whose formats are short).
-pub fn compile_regex_for(pattern: &str, tokens: bool) -> Result<Regex, String> {
+/// [`compile_regex`], without DFAs when `tokens` and [`rare_prefix`] says so; and whether it
+/// is without them.
+fn compile_regex_with(pattern: &str, tokens: bool) -> Result<(Regex, bool), String> {
     if pattern.len() > MAX_REGEX_LEN {
         return Err(format!(
             "regex is {} bytes long, more than the limit of {MAX_REGEX_LEN}",
@@ -36,17 +35,19 @@ pub fn compile_regex_for(pattern: &str, tokens: bool) -> Result<Regex, String> {
         .build()
         .parse(&pattern)
         .map_err(|e| e.to_string())?;
+    // The limits the `regex` crate's builder sets (the compiled program, the lazy DFA's
+    // cache); the other engines keep the meta engine's defaults, as they do there.
     let mut config = Regex::config()
         .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
-        .onepass_size_limit(Some(REGEX_SIZE_LIMIT))
-        .hybrid_cache_capacity(REGEX_DFA_LIMIT)
-        .dfa_size_limit(Some(REGEX_DFA_LIMIT));
-    if tokens && rare_prefix(&hir) {
+        .hybrid_cache_capacity(REGEX_DFA_LIMIT);
+    let without = tokens && rare_prefix(&hir);
+    if without {
         config = config.hybrid(false).onepass(false);
     }
     Regex::builder()
         .configure(config)
         .build_from_hir(&hir)
+        .map(|re| (re, without))
         .map_err(|e| e.to_string())
 }
 
@@ -75,16 +76,18 @@ const RARE_PREFIX_LEN: usize = 4;
 /// Whether every match of `hir` starts with one of a few literals of four bytes or more
 /// (`AKCp`, `sk-ant-`, `ghp_`: most token formats).
 ///
-/// Such a regex of the raw view (a token format) is compiled without its lazy DFAs and
-/// one-pass DFA: the literals are found with a prefilter and each place is tried with a
-/// backtracker. Its matches are the same (every engine of the regex crate implements the same
-/// semantics), and in a stream of different prompts, where a token rule runs only now and
-/// then, the DFAs' tables are no longer in the processor's caches: over the 2,943 prompts of
-/// the peers corpus, the prompts holding a secret took 19.8 us instead of 25.4 (rule
-/// examples) and 16.5 instead of 20.1 (generated). With more rules so compiled (shorter or
-/// more literals), prompts without a secret took longer; so they did with the injection rules
-/// that qualify (normalised view, NFAs of hundreds of states whose backtracker clears a large
-/// visited set at each search): leaving those out took the corpus from 12.87 to 12.56 us.
+/// For texts up to [`SHORT_TEXT`] bytes, such a regex of the raw view (a token format) has a
+/// second compiled form without its lazy DFAs and one-pass DFA: the literals are found with
+/// a prefilter and each place is tried with a backtracker. Its matches are the same (every
+/// engine of the regex crate implements the same semantics), and in a stream of different
+/// prompts, where a token rule runs only now and then, the DFAs' tables are no longer in the
+/// processor's caches: over the 2,943 prompts of the peers corpus, the prompts holding a
+/// secret took 19.8 us instead of 25.4 (rule examples) and 16.5 instead of 20.1 (generated).
+/// With more rules so compiled (shorter or more literals), prompts without a secret took
+/// longer; so they did with the injection rules that qualify (normalised view, NFAs of
+/// hundreds of states whose backtracker clears a large visited set at each search), and so
+/// did long texts that repeat the literal (`-----BEGIN` 100,000 times in 1 MB: 169 ms
+/// instead of 24), which is why long texts keep the DFAs.
 fn rare_prefix(hir: &regex_syntax::hir::Hir) -> bool {
     let mut ex = regex_syntax::hir::literal::Extractor::new();
     ex.kind(regex_syntax::hir::literal::ExtractKind::Prefix);
@@ -137,22 +140,30 @@ pub fn compile_set(patterns: &[&str]) -> Result<RegexSet, String> {
 #[derive(Debug)]
 pub(crate) struct LazyRegex {
     source: Box<str>,
-    /// See [`compile_regex_for`].
+    /// Whether short texts may use a form without DFAs ([`rare_prefix`]).
     tokens: bool,
     compiled: std::sync::OnceLock<Option<Regex>>,
+    /// The form without DFAs, for texts up to [`SHORT_TEXT`] bytes; `None` when the regex
+    /// has none.
+    short: std::sync::OnceLock<Option<Regex>>,
 }
+
+/// Longest text that a token rule searches with its regex's form without DFAs.
+const SHORT_TEXT: usize = 4096;
 
 impl LazyRegex {
     /// Wraps `source`; with `eager`, compiles it now and reports its error. `tokens`: see
-    /// [`compile_regex_for`].
+    /// [`rare_prefix`] (the engine says so for rules of the raw view: secrets and personal
+    /// data, whose formats are short).
     pub fn new(source: &str, eager: bool, tokens: bool) -> Result<LazyRegex, String> {
         let lazy = LazyRegex {
             source: source.into(),
             tokens,
             compiled: std::sync::OnceLock::new(),
+            short: std::sync::OnceLock::new(),
         };
         if eager {
-            let re = compile_regex_for(source, tokens)?;
+            let re = compile_regex(source)?;
             let _ = lazy.compiled.set(Some(re));
         }
         Ok(lazy)
@@ -163,11 +174,27 @@ impl LazyRegex {
     pub fn get(&self) -> Option<&Regex> {
         self.compiled
             .get_or_init(|| {
-                let re = compile_regex_for(&self.source, self.tokens);
+                let re = compile_regex(&self.source);
                 debug_assert!(re.is_ok(), "verified regex failed to compile: {re:?}");
                 re.ok()
             })
             .as_ref()
+    }
+
+    /// The compiled regex to search a text of `len` bytes with: the form without DFAs for a
+    /// short text, when the regex has one.
+    pub fn get_for(&self, len: usize) -> Option<&Regex> {
+        if self.tokens && len <= SHORT_TEXT {
+            let short = self.short.get_or_init(|| {
+                compile_regex_with(&self.source, true)
+                    .ok()
+                    .and_then(|(re, without)| without.then_some(re))
+            });
+            if let Some(re) = short {
+                return Some(re);
+            }
+        }
+        self.get()
     }
 
     /// Compiles it now if it is not yet.
@@ -720,9 +747,10 @@ mod tests {
         assert!(!rare(r"[a-z]+@[a-z]+"));
     }
 
-    /// Every built-in rule's regex, however it is compiled, finds what the `regex` crate with
-    /// the same limits finds, in each of the rule's examples and in all of them joined: the
-    /// same matches and the same `secret` or `span` group.
+    /// Every built-in rule's regex, in both its forms (with DFAs, and without them where a
+    /// token rule may have that form), finds what the `regex` crate with the same limits
+    /// finds, in each of the rule's examples and in all of them joined: the same matches and
+    /// the same `secret` or `span` group.
     #[test]
     fn compiled_regexes_find_what_the_regex_crate_finds() {
         // A match and the span of its `secret` group.
@@ -731,7 +759,9 @@ mod tests {
         for pack in crate::rule::RulePack::builtin() {
             for r in &pack.rules {
                 let Some(src) = &r.regex else { continue };
-                let ours = compile_regex(src).expect("compiles");
+                // Both forms: with DFAs, and without them where the rule may have that form.
+                let (full, _) = compile_regex_with(src, false).expect("compiles");
+                let (short, without) = compile_regex_with(src, true).expect("compiles");
                 let theirs = compile_allow_regex(src).expect("compiles");
                 let group = theirs
                     .capture_names()
@@ -741,13 +771,14 @@ mod tests {
                     .parse(&ascii_classes(src))
                     .expect("parses");
                 rare_rules += usize::from(rare_prefix(&hir));
+                assert_eq!(without, rare_prefix(&hir), "rule {}", r.id);
                 let joined = r.examples_match.join(" \n ");
                 let texts = r
                     .examples_match
                     .iter()
                     .chain(&r.examples_no_match)
                     .chain(std::iter::once(&joined));
-                for text in texts {
+                for (text, ours) in texts.flat_map(|t| [(t, &full), (t, &short)]) {
                     let got: Vec<Found> = ours
                         .captures_iter(text)
                         .filter_map(|c| {
@@ -1123,6 +1154,41 @@ mod tests {
         let huge = r"(?:\p{L}{100}){100}";
         assert!(crate::matcher::check_regex(huge).is_ok());
         assert!(LazyRegex::new(huge, true, false).is_err());
+    }
+
+    /// A token rule searches texts up to `SHORT_TEXT` bytes with its form without DFAs and
+    /// longer ones with the other; other rules, and token rules without a literal start,
+    /// have one form. The forms find the same tokens.
+    #[test]
+    fn short_texts_use_the_form_without_dfas() {
+        let token = r"\b(?P<secret>AKCp[A-Za-z0-9]{10})(?:[^A-Za-z0-9_-]|$)";
+        let text = "key AKCp0123456789 and AKCpabcdefghij, not AKCpshort".repeat(20);
+        let find = |re: &Regex, t: &str| -> Vec<(usize, usize)> {
+            re.find_iter(t).map(|m| (m.start(), m.end())).collect()
+        };
+        let lazy = LazyRegex::new(token, false, true).expect("wraps");
+        let short = lazy.get_for(100).expect("compiles");
+        assert!(lazy.short.get().is_some_and(Option::is_some));
+        assert!(
+            lazy.compiled.get().is_none(),
+            "the other form is not needed yet"
+        );
+        let long = lazy.get_for(SHORT_TEXT + 1).expect("compiles");
+        assert!(lazy.compiled.get().is_some());
+        assert!(!std::ptr::eq(short, long));
+        assert_eq!(find(short, &text), find(long, &text));
+        assert_eq!(find(short, &text).len(), 40);
+        // Not a token rule, or no literal start: one form.
+        let prose = LazyRegex::new(token, false, false).expect("wraps");
+        assert!(std::ptr::eq(
+            prose.get_for(10).expect("compiles"),
+            prose.get().expect("compiles")
+        ));
+        let digits = LazyRegex::new(r"\d{4}", false, true).expect("wraps");
+        assert!(std::ptr::eq(
+            digits.get_for(10).expect("compiles"),
+            digits.get().expect("compiles")
+        ));
     }
 
     #[test]
