@@ -555,16 +555,23 @@ impl KeywordMatcher {
     }
 }
 
-/// The first byte at or after `from` in `lo..=hi`: memchr for one byte, otherwise 64 bytes
-/// at a time with a test that vectorises (an OR of bytes: a fold of booleans vectorises
-/// less well), then byte by byte in the block that has one.
+/// The first byte at or after `from` in `lo..=hi`: memchr for one byte, otherwise
+/// [`next_byte_where`].
 fn next_in_range(b: &[u8], from: usize, lo: u8, hi: u8) -> Option<usize> {
-    let rest = b.get(from..)?;
     if lo == hi {
-        return memchr::memchr(lo, rest).map(|k| from + k);
+        return memchr::memchr(lo, b.get(from..)?).map(|k| from + k);
     }
     let width = hi - lo;
-    let inside = |x: u8| x.wrapping_sub(lo) <= width;
+    next_byte_where(b, from, |x| x.wrapping_sub(lo) <= width)
+}
+
+/// The first byte at or after `from` for which `inside` holds: 64 bytes at a time with a
+/// test that vectorises when `inside` is branch-free (an OR of bytes: a fold of booleans
+/// vectorises less well), then byte by byte in the block that has one. Most text has none of
+/// the bytes looked for over long stretches, where `position` alone goes a byte at a time.
+#[inline(always)]
+pub(crate) fn next_byte_where(b: &[u8], from: usize, inside: impl Fn(u8) -> bool) -> Option<usize> {
+    let rest = b.get(from..)?;
     let mut blocks = rest.chunks_exact(64);
     let mut at = from;
     for block in &mut blocks {
@@ -929,23 +936,17 @@ mod tests {
         }
     }
 
-    /// Keywords shared by several rules, some keyword-only and some needing a word start, over
-    /// texts that repeat the keywords many times (where opened keywords are skipped): the
-    /// opened rules and the hits are those of a plain overlapping search.
-    #[test]
-    fn shared_keywords_open_and_hit_as_a_plain_search_says() {
-        let keywords = ["ab", "ba", "abc", "c", "b b"];
-        // Rule -> its keywords; rules 2 and 5 are keyword-only, rules 1 and 4 need a word start.
-        let rules: Vec<Vec<usize>> = vec![
-            vec![0, 1],
-            vec![0, 2],
-            vec![2],
-            vec![3, 4],
-            vec![1],
-            vec![0, 3],
-        ];
-        let keyword_only = [false, false, true, false, false, true];
-        let word_start = [false, true, false, false, true, false];
+    /// Runs the matcher of `rules` (each a list of indexes into `keywords`) over random texts
+    /// of `alphabet` at each of `lens`, and checks the opened rules and the hits against a
+    /// plain overlapping search of the keywords.
+    fn check_against_a_plain_search(
+        keywords: &[&str],
+        rules: &[Vec<usize>],
+        keyword_only: &[bool],
+        word_start: &[bool],
+        alphabet: &[char],
+        lens: impl Iterator<Item = usize>,
+    ) -> KeywordMatcher {
         let m = KeywordMatcher::new(rules.iter().enumerate().map(|(i, ks)| {
             (
                 i as u32,
@@ -958,8 +959,8 @@ mod tests {
             .build(keywords)
             .expect("builds");
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        for len in (0..300).chain([1000, 5000]) {
-            let text = random_text(&mut x, &['a', 'b', 'c', ' ', 'b', 'a'], len);
+        for len in lens {
+            let text = random_text(&mut x, alphabet, len);
             let bytes = text.as_bytes();
             let (mut gate, mut opened, mut hits) =
                 (vec![false; rules.len()], Vec::new(), Vec::new());
@@ -967,85 +968,8 @@ mod tests {
                 &text,
                 &mut gate,
                 &mut opened,
-                &keyword_only,
-                &word_start,
-                |h| hits.push((h.rule, h.start, h.end)),
-            );
-            let (mut want_open, mut want_hits) = (Vec::new(), Vec::new());
-            for h in ac.find_overlapping_iter(&text) {
-                for (r, ks) in rules.iter().enumerate() {
-                    if !ks.contains(&h.pattern().as_usize())
-                        || (word_start[r] && !starts_word(bytes, h.start()))
-                    {
-                        continue;
-                    }
-                    if keyword_only[r] {
-                        if is_whole_word(bytes, h.start(), h.end()) {
-                            want_hits.push((r as u32, h.start(), h.end()));
-                        }
-                    } else {
-                        want_open.push(r as u32);
-                    }
-                }
-            }
-            want_open.sort_unstable();
-            want_open.dedup();
-            opened.sort_unstable();
-            assert_eq!(opened, want_open, "length {len}");
-            want_hits.sort_unstable();
-            hits.sort_unstable();
-            assert_eq!(hits, want_hits, "length {len}");
-        }
-    }
-
-    /// One-byte keywords, searched outside the automaton as ranges of bytes that gate the
-    /// same rules (the digits), next to longer ones, with keyword-only and word-start rules
-    /// among them: the opened rules and the hits are those of a plain overlapping search.
-    #[test]
-    fn one_byte_keywords_open_and_hit_as_a_plain_search_says() {
-        let keywords = ["0", "1", "2", "3", "4", "5", "@", "a", "b", "ab", "1a"];
-        // Rule -> its keywords: 0 the digits 0-5 (a range), 1 the digits 1-3 and `@` (other
-        // rules, other ranges), 2 keyword-only on `a`, 3 word-start on `b` and `ab`, 4 on
-        // `5` and `1a`.
-        let rules: Vec<Vec<usize>> = vec![
-            vec![0, 1, 2, 3, 4, 5],
-            vec![1, 2, 3, 6],
-            vec![7],
-            vec![8, 9],
-            vec![5, 10],
-        ];
-        let keyword_only = [false, false, true, false, false];
-        let word_start = [false, false, false, true, false];
-        let m = KeywordMatcher::new(rules.iter().enumerate().map(|(i, ks)| {
-            (
-                i as u32,
-                ks.iter().map(|&k| keywords[k].to_string()).collect(),
-            )
-        }))
-        .expect("builds");
-        assert!(
-            m.singles.len() >= 4,
-            "one-byte keywords leave the automaton"
-        );
-        let ac = aho_corasick::AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .build(keywords)
-            .expect("builds");
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let alphabet = [
-            'a', 'b', ' ', 'x', '0', '3', '5', '9', '@', '1', 'x', 'x', 'x',
-        ];
-        for len in (0..400).chain([1000, 5000]) {
-            let text = random_text(&mut x, &alphabet, len);
-            let bytes = text.as_bytes();
-            let (mut gate, mut opened, mut hits) =
-                (vec![false; rules.len()], Vec::new(), Vec::new());
-            m.run(
-                &text,
-                &mut gate,
-                &mut opened,
-                &keyword_only,
-                &word_start,
+                keyword_only,
+                word_start,
                 |h| hits.push((h.rule, h.start, h.end)),
             );
             let (mut want_open, mut want_hits) = (Vec::new(), Vec::new());
@@ -1072,6 +996,65 @@ mod tests {
             want_hits.sort_unstable();
             hits.sort_unstable();
             assert_eq!(hits, want_hits, "{text:?}");
+        }
+        m
+    }
+
+    /// Keywords shared by several rules, some keyword-only and some needing a word start, over
+    /// texts that repeat the keywords many times (where opened keywords are skipped): the
+    /// opened rules and the hits are those of a plain overlapping search.
+    #[test]
+    fn shared_keywords_open_and_hit_as_a_plain_search_says() {
+        // Rule -> its keywords; rules 2 and 5 are keyword-only, rules 1 and 4 need a word start.
+        check_against_a_plain_search(
+            &["ab", "ba", "abc", "c", "b b"],
+            &[
+                vec![0, 1],
+                vec![0, 2],
+                vec![2],
+                vec![3, 4],
+                vec![1],
+                vec![0, 3],
+            ],
+            &[false, false, true, false, false, true],
+            &[false, true, false, false, true, false],
+            &['a', 'b', 'c', ' ', 'b', 'a'],
+            (0..300).chain([1000, 5000]),
+        );
+    }
+
+    /// One-byte keywords, searched outside the automaton as ranges of bytes that gate the
+    /// same rules (the digits), next to longer ones, with keyword-only and word-start rules
+    /// among them: the opened rules and the hits are those of a plain overlapping search.
+    #[test]
+    fn one_byte_keywords_open_and_hit_as_a_plain_search_says() {
+        // Rule -> its keywords: 0 the digits 0-5 (a range), 1 the digits 1-3 and `@` (other
+        // rules, other ranges), 2 keyword-only on `a`, 3 word-start on `b` and `ab`, 4 on
+        // `5` and `1a`.
+        let m = check_against_a_plain_search(
+            &["0", "1", "2", "3", "4", "5", "@", "a", "b", "ab", "1a"],
+            &[
+                vec![0, 1, 2, 3, 4, 5],
+                vec![1, 2, 3, 6],
+                vec![7],
+                vec![8, 9],
+                vec![5, 10],
+            ],
+            &[false, false, true, false, false],
+            &[false, false, false, true, false],
+            &[
+                'a', 'b', ' ', 'x', '0', '3', '5', '9', '@', '1', 'x', 'x', 'x',
+            ],
+            (0..400).chain([1000, 5000]),
+        );
+        assert!(
+            m.singles.len() >= 4,
+            "one-byte keywords leave the automaton"
+        );
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for len in (0..200).chain([1000, 3000]) {
+            let text = random_text(&mut x, &['a', ' ', '0', '5', '9', '@'], len);
+            let bytes = text.as_bytes();
             for from in 0..=bytes.len() + 1 {
                 let want = (from..bytes.len()).find(|&k| (b'0'..=b'5').contains(&bytes[k]));
                 assert_eq!(next_in_range(bytes, from, b'0', b'5'), want, "{text:?}");

@@ -395,25 +395,10 @@ fn leet_positions(src: &[u8]) -> Vec<usize> {
     out
 }
 
-/// The position of the first leet character at or after `from`: 64 bytes at a time with a
-/// test that vectorises (an OR of bytes), then byte by byte in the block that has one
-/// (`position` alone is a loop of one byte per iteration, and most text has no leet
-/// character for a long way).
+/// The position of the first leet character at or after `from` (most text has none for a
+/// long way: a search that vectorises).
 fn next_leet(src: &[u8], from: usize) -> Option<usize> {
-    let rest = src.get(from..)?;
-    let mut blocks = rest.chunks_exact(64);
-    let mut at = from;
-    for block in &mut blocks {
-        if block.iter().fold(0u8, |acc, &b| acc | u8::from(is_leet(b))) != 0 {
-            return block.iter().position(|&b| is_leet(b)).map(|k| at + k);
-        }
-        at += 64;
-    }
-    blocks
-        .remainder()
-        .iter()
-        .position(|&b| is_leet(b))
-        .map(|k| at + k)
+    crate::matcher::next_byte_where(src, from, is_leet)
 }
 
 fn is_leet(b: u8) -> bool {
