@@ -168,6 +168,19 @@ pub fn base64(data: &[u8]) -> String {
     s
 }
 
+/// A field of `/proc/self/status` (`VmHWM:`, `VmRSS:`), or "unknown" where there is none
+/// (not Linux).
+pub fn proc_status(field: &str) -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .map(|l| l[field.len()..].trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,18 +10,7 @@
 use std::time::Instant;
 
 use promptwall::Firewall;
-use promptwall_benches::{adversarial, text, Kind};
-
-fn status(field: &str) -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .map(|l| l[field.len()..].trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
+use promptwall_benches::{adversarial, proc_status as status, text, Kind};
 
 fn main() {
     println!("before build: VmRSS {}", status("VmRSS:"));

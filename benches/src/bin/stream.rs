@@ -3,7 +3,8 @@
 //! with `text` and `set` fields), as a gateway sees it. Criterion benchmarks repeat one input,
 //! which keeps its automata, regex caches and branch history warm; a stream of real prompts
 //! costs up to twice as much. Prints the fastest of `passes` passes over the whole file (a
-//! mean per prompt) and, from all passes, the mean per prompt of each set.
+//! mean per prompt), the process's peak memory and, from all passes, the mean per prompt of
+//! each set.
 //!
 //! ```text
 //! cargo run --release -p promptwall-benches --bin stream -- target/peers/corpus.jsonl 8
@@ -87,6 +88,10 @@ fn main() {
         prompts.len(),
         bytes as f64 / 1024.0,
         best / prompts.len() as f64 * 1e6
+    );
+    println!(
+        "peak memory of the process (VmHWM): {}",
+        promptwall_benches::proc_status("VmHWM:")
     );
     println!(
         "{:<20} {:>7} {:>9} {:>12} {:>9}",
