@@ -197,9 +197,10 @@ impl LazyRegex {
         self.get()
     }
 
-    /// Compiles it now if it is not yet.
+    /// Compiles it now if it is not yet (both forms, for a token rule).
     pub fn force(&self) {
         let _ = self.get();
+        let _ = self.get_for(0);
     }
 
     /// Whether it has been compiled.
@@ -1167,6 +1168,10 @@ mod tests {
         assert!(!std::ptr::eq(short, long));
         assert_eq!(find(short, &text), find(long, &text));
         assert_eq!(find(short, &text).len(), 40);
+        // Forcing builds both.
+        let forced = LazyRegex::new(token, false, true).expect("wraps");
+        forced.force();
+        assert!(forced.compiled.get().is_some() && forced.short.get().is_some_and(Option::is_some));
         // Not a token rule, or no literal start: one form.
         let prose = LazyRegex::new(token, false, false).expect("wraps");
         assert!(std::ptr::eq(
