@@ -17,38 +17,49 @@ const REGEX_DFA_LIMIT: usize = 2 << 20;
 /// Compiles a rule's regex with the engine's limits and ASCII Perl classes (see
 /// [`ascii_classes`]).
 pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
-    compile_regex_with(pattern, false).map(|(re, _)| re)
+    build_regex(&parse_regex(pattern)?, false)
 }
 
-/// [`compile_regex`], without DFAs when `tokens` and [`rare_prefix`] says so; and whether it
-/// is without them.
-fn compile_regex_with(pattern: &str, tokens: bool) -> Result<(Regex, bool), String> {
+/// A rule's regex parsed, with the length limit and ASCII Perl classes.
+fn parse_regex(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
     if pattern.len() > MAX_REGEX_LEN {
         return Err(format!(
             "regex is {} bytes long, more than the limit of {MAX_REGEX_LEN}",
             pattern.len()
         ));
     }
-    let pattern = ascii_classes(pattern);
-    let hir = regex_syntax::ParserBuilder::new()
+    regex_syntax::ParserBuilder::new()
         .nest_limit(64)
         .build()
-        .parse(&pattern)
-        .map_err(|e| e.to_string())?;
+        .parse(&ascii_classes(pattern))
+        .map_err(|e| e.to_string())
+}
+
+/// Compiles a parsed regex with the engine's limits; `without_dfas`: with neither lazy nor
+/// one-pass DFA (see [`rare_prefix`]).
+fn build_regex(hir: &regex_syntax::hir::Hir, without_dfas: bool) -> Result<Regex, String> {
     // The limits the `regex` crate's builder sets (the compiled program, the lazy DFA's
     // cache); the other engines keep the meta engine's defaults, as they do there.
     let mut config = Regex::config()
         .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
         .hybrid_cache_capacity(REGEX_DFA_LIMIT);
-    let without = tokens && rare_prefix(&hir);
-    if without {
+    if without_dfas {
         config = config.hybrid(false).onepass(false);
     }
     Regex::builder()
         .configure(config)
-        .build_from_hir(&hir)
-        .map(|re| (re, without))
+        .build_from_hir(hir)
         .map_err(|e| e.to_string())
+}
+
+/// The form of a token rule's regex without DFAs, or `None` when [`rare_prefix`] says the
+/// regex should keep them (decided before compiling anything).
+fn compile_short_form(pattern: &str) -> Option<Regex> {
+    let hir = parse_regex(pattern).ok()?;
+    if !rare_prefix(&hir) {
+        return None;
+    }
+    build_regex(&hir, true).ok()
 }
 
 /// [`compile_regex`] as the `regex` crate's type, for the policy's allowlist entries (part of
@@ -185,11 +196,7 @@ impl LazyRegex {
     /// short text, when the regex has one.
     pub fn get_for(&self, len: usize) -> Option<&Regex> {
         if self.tokens && len <= SHORT_TEXT {
-            let short = self.short.get_or_init(|| {
-                compile_regex_with(&self.source, true)
-                    .ok()
-                    .and_then(|(re, without)| without.then_some(re))
-            });
+            let short = self.short.get_or_init(|| compile_short_form(&self.source));
             if let Some(re) = short {
                 return Some(re);
             }
@@ -774,18 +781,16 @@ mod tests {
             for r in &pack.rules {
                 let Some(src) = &r.regex else { continue };
                 // Both forms: with DFAs, and without them where the rule may have that form.
-                let (full, _) = compile_regex_with(src, false).expect("compiles");
-                let (short, without) = compile_regex_with(src, true).expect("compiles");
+                let hir = parse_regex(src).expect("parses");
+                let without = rare_prefix(&hir);
+                let full = build_regex(&hir, false).expect("compiles");
+                let short = build_regex(&hir, without).expect("compiles");
+                assert_eq!(compile_short_form(src).is_some(), without, "rule {}", r.id);
                 let theirs = compile_allow_regex(src).expect("compiles");
                 let group = theirs
                     .capture_names()
                     .position(|n| n == Some("secret") || n == Some("span"));
-                let hir = regex_syntax::ParserBuilder::new()
-                    .build()
-                    .parse(&ascii_classes(src))
-                    .expect("parses");
-                rare_rules += usize::from(rare_prefix(&hir));
-                assert_eq!(without, rare_prefix(&hir), "rule {}", r.id);
+                rare_rules += usize::from(without);
                 let joined = r.examples_match.join(" \n ");
                 let texts = r
                     .examples_match
