@@ -339,11 +339,21 @@ fn quick_obfuscation_check(src: &[u8]) -> (bool, bool) {
 /// Positions of leetspeak characters: in a word-like token of letters, digits and `@$!` (at
 /// least two letters, no more leet characters than letters, at most 24 bytes: not a key or
 /// an identifier), each of `0 1 3 4 5 7 @`, and each `$` or `!` followed by a letter.
+///
+/// Not leetspeak either, and common in prompts that paste code or logs (each of these once
+/// made a whole second view of a long text): a token in an identifier that holds a digit no
+/// leet reading has (`2 6 8 9`: keys, hashes, UUIDs, `sha512-...` integrity strings), a
+/// token of 8 or more hex digits, and a `!` of code (`(!res.ok)`, `&& !done`: a `!` that
+/// starts a word after an operator or a bracket).
 fn leet_positions(src: &[u8]) -> Vec<usize> {
     let tok = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'@' | b'$' | b'!');
     let mut out = Vec::new();
     let n = src.len();
     let mut i = 0;
+    // The identifier around the last token looked at (tokens joined by `-_/+=`), and
+    // whether it holds a digit that is not leet. Identifiers do not overlap, so each byte is
+    // read at most once more for them.
+    let mut ident = (0usize, 0usize, false);
     // Only tokens that hold a leet character are looked at: found from each such character
     // (in real text, digits are few), the token around it is read once.
     while let Some(p) = next_leet(src, i) {
@@ -372,6 +382,15 @@ fn leet_positions(src: &[u8]) -> Vec<usize> {
                 .take_while(|b| b.is_ascii_digit())
                 .count();
             let ordinal = lead > 0 && matches!(&token[lead..], b"st" | b"nd" | b"rd" | b"th");
+            if token.len() >= 8 && token.iter().all(u8::is_ascii_hexdigit) {
+                continue;
+            }
+            if start >= ident.1 {
+                ident = identifier(src, start, i);
+            }
+            if ident.2 {
+                continue;
+            }
             // An e-mail address: the domain follows the token.
             let email =
                 src.get(i) == Some(&b'.') && src.get(i + 1).is_some_and(u8::is_ascii_alphabetic);
@@ -381,8 +400,17 @@ fn leet_positions(src: &[u8]) -> Vec<usize> {
                 let number = (lead >= 2 && j < start + lead) || (trail >= 2 && j >= i - trail);
                 // The `@` of a mention or of an e-mail address.
                 let mention = b == b'@' && (j == start || email);
+                // The `!` of code: a word's first byte after an operator or a bracket.
+                let negation = b == b'!'
+                    && j == start
+                    && src[..j]
+                        .iter()
+                        .rev()
+                        .find(|&&c| c != b' ' && c != b'\t')
+                        .is_some_and(|c| b"(&|=[{!<>".contains(c));
                 if is_leet(b)
                     && (!matches!(b, b'$' | b'!') || next_letter)
+                    && !negation
                     && !ordinal
                     && !number
                     && !mention
@@ -393,6 +421,25 @@ fn leet_positions(src: &[u8]) -> Vec<usize> {
         }
     }
     out
+}
+
+/// The identifier that holds the token `src[start..end]`: the longest run of letters,
+/// digits, `@$!` and the joiners `-_/+=` around it, as (start, end, whether it holds a
+/// `2`, `6`, `8` or `9`).
+fn identifier(src: &[u8], start: usize, end: usize) -> (usize, usize, bool) {
+    let part = |b: u8| b.is_ascii_alphanumeric() || b"@$!-_/+=".contains(&b);
+    let mut s = start;
+    while s > 0 && part(src[s - 1]) {
+        s -= 1;
+    }
+    let mut e = end;
+    while e < src.len() && part(src[e]) {
+        e += 1;
+    }
+    let other_digit = src[s..e]
+        .iter()
+        .any(|b| matches!(b, b'2' | b'6' | b'8' | b'9'));
+    (s, e, other_digit)
 }
 
 /// The position of the first leet character at or after `from` (most text has none for a
@@ -2096,6 +2143,10 @@ mod tests {
             "in the 19th century, on the 52nd floor",
             "user123: hi adventurefan90, see the 32bit build",
             "tweet: @nikkigreen and mail stevenpetrow@earthlink.net",
+            "if (!res.ok) { throw err; } while(!done && !stop)",
+            "\"integrity\": \"sha512-4ag+flx7Tzra4zwus7+w/eo/gwfvcof0+mpghp8==\"",
+            "job a0a3dad5-9717-4c25-b532-a73f7cf5a26f ran build af1e0e31a03d",
+            "key sk_live_4tnwlavy0x77h2yb and token s3s1xecl-9voq",
         ] {
             assert_eq!(
                 leet_positions(text.as_bytes()),
@@ -2108,6 +2159,10 @@ mod tests {
             ("h4ck the pr0mpt", vec![1, 11]),
             ("r3v3al it", vec![1, 3]),
             ("h@ck it", vec![1]),
+            // A `!` at a word's start after a space or a quote is still leet, and so are
+            // leet words joined into one identifier without a digit that is not leet.
+            ("say \"!gnore\" or !gnore", vec![5, 16]),
+            ("1gn0r3_4ll-pr3v10us", vec![0, 3, 5, 7, 13, 15, 16]),
         ] {
             assert_eq!(leet_positions(text.as_bytes()), want, "{text}");
         }
