@@ -99,7 +99,9 @@ fn many_shot(text: &str) -> Option<AbuseFinding> {
         let l = line.trim_start_matches(|c: char| {
             c.is_whitespace() || matches!(c, '#' | '*' | '>' | '-' | '[')
         });
-        let Some(colon) = l.get(..24.min(l.len())).and_then(|h| h.find(':')) else {
+        // (Bytes, not `str::get`: a 24th byte inside a character does not hide the line.)
+        let head = &l.as_bytes()[..24.min(l.len())];
+        let Some(colon) = memchr::memchr(b':', head) else {
             continue;
         };
         let label = l[..colon].trim_end_matches([']', '*', ' ']);
@@ -174,17 +176,20 @@ fn random_looking(t: &[u8]) -> bool {
     if t.len() < 20 {
         return false;
     }
-    let (mut lower, mut upper, mut digit, mut other) = (0usize, 0usize, 0usize, 0usize);
-    for &c in &t[..t.len().min(CLASSIFY_BYTES)] {
+    let t = &t[..t.len().min(CLASSIFY_BYTES)];
+    // Any other byte rules it out; long tokens of code and JSON have one early.
+    if t.iter()
+        .any(|&c| !c.is_ascii_alphanumeric() && !matches!(c, b'+' | b'/' | b'=' | b'-' | b'_'))
+    {
+        return false;
+    }
+    let (mut lower, mut upper, mut digit) = (0usize, 0usize, 0usize);
+    for &c in t {
         lower += usize::from(c.is_ascii_lowercase());
         upper += usize::from(c.is_ascii_uppercase());
         digit += usize::from(c.is_ascii_digit());
-        other += usize::from(
-            !c.is_ascii_alphanumeric() && !matches!(c, b'+' | b'/' | b'=' | b'-' | b'_'),
-        );
     }
-    other == 0 && digit > 0 && (lower + upper > 0)
-        || (other == 0 && lower > 2 && upper > 2 && upper * 4 > lower)
+    digit > 0 && (lower + upper > 0) || (lower > 2 && upper > 2 && upper * 4 > lower)
 }
 
 /// How much of a long token [`random_looking`] reads.
@@ -290,7 +295,7 @@ fn tokens(text: &str, out: &mut Vec<AbuseFinding>) {
             noise_bytes += t.len();
         } else if !ascii && !t.is_ascii() {
             // Emoji and other pictographs (four-byte characters) cost tokens without words.
-            noise_bytes += t.chunks(1).filter(|c| c[0] >= 0xF0).count() * 4;
+            noise_bytes += t.iter().filter(|&&c| c >= 0xF0).count() * 4;
         }
     });
     let distinct: usize = buckets.iter().map(|w| w.count_ones() as usize).sum();
@@ -418,6 +423,12 @@ mod tests {
         assert!(rules(&notes).is_empty());
         let few: String = (0..5).map(|k| format!("Q: {k}?\nA: {k}.\n")).collect();
         assert!(rules(&few).is_empty());
+        // Turns whose 24th byte falls inside a character count all the same.
+        let accents: String = (0..30)
+            .map(|_| "User:  ééééééééééé\nAssistant:  ééééééééé\n")
+            .collect();
+        assert!(!accents.lines().next().unwrap().is_char_boundary(24));
+        assert_eq!(rules(&accents), vec![MANY_SHOT_RULE]);
     }
 
     #[test]
