@@ -228,21 +228,13 @@ fn tags(original: &str) -> Option<Derived> {
 fn deobfuscate(text: &str, base: Option<&[(u32, u32)]>) -> Option<Derived> {
     let src = text.as_bytes();
     let at = |j: usize| base.map_or((j as u32, j as u32 + 1), |b| b[j]);
-    let (maybe_leet, maybe_spaced) = quick_obfuscation_check(src);
-    if !maybe_leet && !maybe_spaced {
-        return None;
-    }
-    let leet = if maybe_leet {
+    let leet = if maybe_leet(src) {
         leet_positions(src)
     } else {
         Vec::new()
     };
-    let first_spaced = if maybe_spaced {
-        (0..src.len()).find(|&i| spaced_run(src, i).is_some())
-    } else {
-        None
-    };
-    if leet.is_empty() && first_spaced.is_none() {
+    let mut spaced = next_spaced_run(src, 0);
+    if leet.is_empty() && spaced.is_none() {
         return None;
     }
     let n = src.len();
@@ -251,39 +243,33 @@ fn deobfuscate(text: &str, base: Option<&[(u32, u32)]>) -> Option<Derived> {
     let mut from: Vec<(u32, u32)> = Vec::with_capacity(n);
     let mut leet = leet.into_iter().peekable();
     let mut i = 0;
-    // Before the first spaced run, and in a text without one, only leet characters change.
-    let plain_end = first_spaced.unwrap_or(n);
-    while i < plain_end {
-        let next = leet.peek().map_or(plain_end, |&p| p.min(plain_end));
-        text.extend_from_slice(&src[i..next]);
-        from.extend((i..next).map(at));
-        i = next;
-        if i < plain_end {
-            leet.next();
-            text.push(unleet(src[i]));
-            from.push(at(i));
-            i += 1;
-        }
-    }
-    while i < n {
-        if let Some(end) = spaced_run(src, i) {
-            for (j, &b) in src.iter().enumerate().take(end).skip(i) {
-                if b.is_ascii_alphanumeric() {
-                    text.push(unleet(b));
-                    from.push(at(j));
-                }
+    loop {
+        // Up to the next spaced run, only leet characters change.
+        let plain_end = spaced.map_or(n, |(start, _)| start);
+        while i < plain_end {
+            let next = leet.peek().map_or(plain_end, |&p| p.min(plain_end));
+            text.extend_from_slice(&src[i..next]);
+            from.extend((i..next).map(at));
+            i = next;
+            if i < plain_end {
+                leet.next();
+                text.push(unleet(src[i]));
+                from.push(at(i));
+                i += 1;
             }
-            while leet.next_if(|&p| p < end).is_some() {}
-            i = end;
-            continue;
         }
-        if leet.next_if_eq(&i).is_some() {
-            text.push(unleet(src[i]));
-        } else {
-            text.push(src[i]);
+        let Some((start, end)) = spaced else {
+            break;
+        };
+        for (j, &b) in src.iter().enumerate().take(end).skip(start) {
+            if b.is_ascii_alphanumeric() {
+                text.push(unleet(b));
+                from.push(at(j));
+            }
         }
-        from.push(at(i));
-        i += 1;
+        while leet.next_if(|&p| p < end).is_some() {}
+        i = end;
+        spaced = next_spaced_run(src, end);
     }
     // Only ASCII bytes were changed; the rest are copied in order from valid UTF-8.
     let text = String::from_utf8(text).ok()?;
@@ -294,46 +280,53 @@ fn deobfuscate(text: &str, base: Option<&[(u32, u32)]>) -> Option<Derived> {
     ))
 }
 
-/// Cheap checks: whether the text may hold leetspeak (it has a digit, `@` or `$` at all: a
-/// branch-free pass), and whether a single letter stands between two equal separators
-/// twice in a row (`i g n`, `i.g.n`: checked at each separator, found with memchr).
-/// False negatives are impossible for what `deobfuscate` undoes, except `!` used as an
-/// `i` in a text without digits, `@` or `$`.
-fn quick_obfuscation_check(src: &[u8]) -> (bool, bool) {
-    let leet = src.iter().fold(false, |acc, &b| {
+/// Whether the text may hold leetspeak: it has a digit, `@` or `$` at all (a branch-free
+/// pass). `!` used as an `i` in a text without any of them is not looked for.
+fn maybe_leet(src: &[u8]) -> bool {
+    src.iter().fold(false, |acc, &b| {
         acc | (b.wrapping_sub(b'0') < 10) | (b == b'@') | (b == b'$')
-    });
-    // "s L s L s": two single letters, each between two equal separators. Five shifted
-    // slices zipped and folded with bitwise operators, so the test vectorises.
+    })
+}
+
+/// The first spaced run ([`spaced_run`]) that starts at or after `from`, as (start, end).
+///
+/// A run of four letters or more starting at `i` has "s L s L s" from `i + 1`: two single
+/// letters or digits, each between two equal separators. Those windows are looked for 64
+/// at a time, first with a cheaper necessary condition (three equal bytes two apart that
+/// may be separators: below `0`, or `_`; English has almost none), with five shifted slices
+/// zipped and folded with bitwise operators so that the test vectorises; only where one
+/// holds is the run itself read.
+fn next_spaced_run(src: &[u8], from: usize) -> Option<(usize, usize)> {
     let sep =
         |b: u8| (b == b' ') | (b == b'.') | (b == b'-') | (b == b'_') | (b == b'*') | (b == b'/');
     let alnum = |b: u8| ((b | 0x20).wrapping_sub(b'a') < 26) | (b.wrapping_sub(b'0') < 10);
-    let n = src.len();
-    // First a cheaper necessary condition over the same positions: three equal bytes two
-    // apart that may be separators (below `0`, or `_`); English has almost none, so the
-    // full test rarely runs.
     let maybe_sep = |b: u8| (b < b'0') | (b == b'_');
-    let candidates = n >= 5
-        && src[..n - 4]
+    let n = src.len();
+    // Windows start at `k` in `from + 1..n - 4`.
+    let last = n.checked_sub(4)?;
+    let mut k0 = from + 1;
+    while k0 < last {
+        let k1 = (k0 + 64).min(last);
+        let any = src[k0..k1]
             .iter()
-            .zip(&src[2..n - 2])
-            .zip(&src[4..])
+            .zip(&src[k0 + 2..k1 + 2])
+            .zip(&src[k0 + 4..k1 + 4])
             .fold(false, |acc, ((&a, &c), &e)| {
                 acc | ((a == c) & (c == e) & maybe_sep(a))
             });
-    let spaced = n >= 4
-        && ((src[1] == src[3]) & sep(src[1]) & alnum(src[0]) & alnum(src[2])
-            || (candidates
-                && src[..n - 4]
-                    .iter()
-                    .zip(&src[1..n - 3])
-                    .zip(&src[2..n - 2])
-                    .zip(&src[3..n - 1])
-                    .zip(&src[4..])
-                    .fold(false, |acc, ((((&a, &b), &c), &d), &e)| {
-                        acc | ((a == c) & (c == e) & sep(a) & alnum(b) & alnum(d))
-                    })));
-    (leet, spaced)
+        if any {
+            for k in k0..k1 {
+                let (a, b, c, d, e) = (src[k], src[k + 1], src[k + 2], src[k + 3], src[k + 4]);
+                if a == c && c == e && sep(a) && alnum(b) && alnum(d) {
+                    if let Some(end) = spaced_run(src, k - 1) {
+                        return Some((k - 1, end));
+                    }
+                }
+            }
+        }
+        k0 = k1;
+    }
+    None
 }
 
 /// Positions of leetspeak characters: in a word-like token of letters, digits and `@$!` (at
@@ -1992,32 +1985,40 @@ mod tests {
     /// The spaced-letters check, with its cheaper first pass, says what a plain loop over
     /// every position says, on texts dense in separators and single letters.
     #[test]
-    fn spaced_check_is_the_plain_definition() {
-        let sep = |b: u8| b" .-_*/".contains(&b);
-        let alnum = |b: u8| b.is_ascii_alphanumeric();
-        let plain = |s: &[u8]| {
-            (s.len() >= 4 && s[1] == s[3] && sep(s[1]) && alnum(s[0]) && alnum(s[2]))
-                || (0..s.len().saturating_sub(4)).any(|i| {
-                    s[i] == s[i + 2]
-                        && s[i + 2] == s[i + 4]
-                        && sep(s[i])
-                        && alnum(s[i + 1])
-                        && alnum(s[i + 3])
-                })
-        };
-        let bytes = b" ._-*/aZ9,!\xe9";
+    fn spaced_runs_are_found_as_by_the_plain_search() {
+        // Single letters and separators in pieces, so that runs are common.
+        let pieces: [&[u8]; 12] = [
+            b"a ",
+            b"e ",
+            b"7 ",
+            b"z.",
+            b"q.",
+            b" ",
+            b"ab ",
+            b"\xc3\xa9",
+            b"!",
+            b"-",
+            b"x-",
+            b"_",
+        ];
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        for len in 0..2000 {
-            let text: Vec<u8> = (0..len % 40)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    bytes[(x % bytes.len() as u64) as usize]
-                })
-                .collect();
-            assert_eq!(quick_obfuscation_check(&text).1, plain(&text), "{text:?}");
+        let mut found = 0;
+        for len in 0..3000 {
+            let mut text: Vec<u8> = Vec::new();
+            for _ in 0..len % 80 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                text.extend_from_slice(pieces[(x % pieces.len() as u64) as usize]);
+            }
+            for from in [0, 1, 2, 5, len % 97, len % 150] {
+                let want =
+                    (from..text.len()).find_map(|i| spaced_run(&text, i).map(|end| (i, end)));
+                assert_eq!(next_spaced_run(&text, from), want, "{text:?} from {from}");
+                found += usize::from(want.is_some());
+            }
         }
+        assert!(found > 1000, "the texts hold spaced runs: {found}");
     }
 
     /// The deobfuscated view, built a stretch at a time up to the first spaced run, is what
@@ -2028,7 +2029,7 @@ mod tests {
     fn deobfuscated_view_is_the_plain_definition() {
         let plain = |src: &[u8]| -> Option<(String, Vec<(u32, u32)>)> {
             // (Leetspeak is looked for when the text has a digit, `@` or `$`.)
-            let leet: Vec<usize> = if quick_obfuscation_check(src).0 {
+            let leet: Vec<usize> = if maybe_leet(src) {
                 leet_positions(src)
             } else {
                 Vec::new()
