@@ -427,7 +427,10 @@ mod tests {
         let accents: String = (0..30)
             .map(|_| "User:  ééééééééééé\nAssistant:  ééééééééé\n")
             .collect();
-        assert!(!accents.lines().next().unwrap().is_char_boundary(24));
+        assert!(accents
+            .lines()
+            .next()
+            .is_some_and(|l| !l.is_char_boundary(24)));
         assert_eq!(rules(&accents), vec![MANY_SHOT_RULE]);
     }
 
