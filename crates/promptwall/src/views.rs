@@ -739,39 +739,6 @@ static BASE64_BYTE: [bool; 256] = {
     t
 };
 
-/// Cheap check: whether `bytes` holds a run of base64 characters long enough to decode (hex
-/// and base32 use subsets of the alphabet). A run of 16 or more contains a whole aligned
-/// chunk of 8, so only chunks made entirely of base64 characters (a branch-free test) are
-/// looked at more closely.
-fn maybe_alphabet_run(bytes: &[u8]) -> bool {
-    // Bitwise `|`, not `||`: no branches, so the chunk test vectorises.
-    let b64 = |b: u8| {
-        ((b | 0x20).wrapping_sub(b'a') < 26)
-            | (b.wrapping_sub(b'0') < 10)
-            | (b == b'+')
-            | (b == b'/')
-            | (b == b'-')
-            | (b == b'_')
-    };
-    let min = MIN_BASE64.min(MIN_HEX).min(MIN_BASE32);
-    for (k, chunk) in bytes.chunks_exact(8).enumerate() {
-        if !chunk.iter().fold(true, |acc, &b| acc & b64(b)) {
-            continue;
-        }
-        let (mut s, mut e) = (k * 8, k * 8 + 8);
-        while s > 0 && is_b64(bytes[s - 1]) {
-            s -= 1;
-        }
-        while e < bytes.len() && is_b64(bytes[e]) {
-            e += 1;
-        }
-        if e - s >= min {
-            return true;
-        }
-    }
-    false
-}
-
 /// Whether `bytes` holds at least `MIN_ESCAPES` likely HTML references, quoted-printable
 /// escapes and Unicode escapes: memchr over `&`, `=` and `\\`, each checked by the byte or
 /// two after it (`&#` or `&name;`, `=` and two hex digits, `\\u`, `\\U` or `\\x`), so code
@@ -825,13 +792,8 @@ fn escape_leads(bytes: &[u8]) -> [bool; 3] {
 fn runs(text: &str, ascii: bool) -> Vec<Run> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
-    let alphabet = maybe_alphabet_run(bytes);
-    let percent = memchr::memchr_iter(b'%', bytes)
-        .nth(MIN_PERCENT_ESCAPES - 1)
-        .is_some();
-    if alphabet || percent {
-        alphabet_and_percent_runs(bytes, &mut out);
-    }
+    // (Its block search costs what a separate check for long runs would.)
+    alphabet_and_percent_runs(bytes, &mut out);
     let [amp, equals, backslash] = escape_leads(bytes);
     if amp {
         escape_runs(bytes, b'&', html_ref, html_counts, false, "html", &mut out);
