@@ -335,18 +335,19 @@ fn next_spaced_run(src: &[u8], from: usize) -> Option<(usize, usize)> {
 /// least two letters, no more leet characters than letters, at most 24 bytes: not a key or
 /// an identifier), each of `0 1 3 4 5 7 @`, and each `$` or `!` followed by a letter.
 ///
-/// Not leetspeak either, and common in prompts that paste code or logs (each of these once
-/// made a whole second view of a long text): a token in an identifier that holds a digit no
-/// leet reading has (`2 6 8 9`: keys, hashes, UUIDs, `sha512-...` integrity strings), a
-/// token of 8 or more hex digits, and a `!` of code (`(!res.ok)`, `&& !done`: a `!` that
-/// starts a word after an operator or a bracket).
+/// Not leetspeak either, and common in prompts that paste code, logs or credentials (each of
+/// these once made a whole second view of a text): a token in an identifier (tokens joined
+/// by `-_/+=.:`) longer than 24 bytes (keys, URLs, `user:password@host`, `NAME=value`) or
+/// holding a digit no leet reading has (`2 6 8 9`: hashes, UUIDs, `sha512-...` integrity
+/// strings), a token of 8 or more hex digits, and a `!` of code (`(!res.ok)`, `&& !done`: a
+/// `!` that starts a word after an operator or a bracket).
 fn leet_positions(src: &[u8]) -> Vec<usize> {
     let tok = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'@' | b'$' | b'!');
     let mut out = Vec::new();
     let n = src.len();
     let mut i = 0;
-    // The identifier around the last token looked at (tokens joined by `-_/+=`), and
-    // whether it holds a digit that is not leet. Identifiers do not overlap, so each byte is
+    // The identifier around the last token looked at, and whether it is too long or holds
+    // a digit that is not leet. Identifiers do not overlap, so each byte is
     // read at most once more for them.
     let mut ident = (0usize, 0usize, false);
     // Only tokens that hold a leet character are looked at: found from each such character
@@ -384,6 +385,8 @@ fn leet_positions(src: &[u8]) -> Vec<usize> {
                 ident = identifier(src, start, i);
             }
             if ident.2 {
+                // No other token of the identifier is leetspeak either.
+                i = i.max(ident.1);
                 continue;
             }
             // An e-mail address: the domain follows the token.
@@ -419,10 +422,16 @@ fn leet_positions(src: &[u8]) -> Vec<usize> {
 }
 
 /// The identifier that holds the token `src[start..end]`: the longest run of letters,
-/// digits, `@$!` and the joiners `-_/+=` around it, as (start, end, whether it holds a
-/// `2`, `6`, `8` or `9`).
+/// digits, `@$!` and the joiners `-_/+=.:` around it, as (start, end, whether it is not
+/// leetspeak: longer than [`MAX_LEET_IDENTIFIER`], or holding a `2`, `6`, `8` or `9`).
 fn identifier(src: &[u8], start: usize, end: usize) -> (usize, usize, bool) {
-    let part = |b: u8| b.is_ascii_alphanumeric() || b"@$!-_/+=".contains(&b);
+    let part = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'@' | b'$' | b'!' | b'-' | b'_' | b'/' | b'+' | b'=' | b'.' | b':'
+            )
+    };
     let mut s = start;
     while s > 0 && part(src[s - 1]) {
         s -= 1;
@@ -431,11 +440,15 @@ fn identifier(src: &[u8], start: usize, end: usize) -> (usize, usize, bool) {
     while e < src.len() && part(src[e]) {
         e += 1;
     }
-    let other_digit = src[s..e]
-        .iter()
-        .any(|b| matches!(b, b'2' | b'6' | b'8' | b'9'));
-    (s, e, other_digit)
+    let not_leet = e - s > MAX_LEET_IDENTIFIER
+        || src[s..e]
+            .iter()
+            .any(|b| matches!(b, b'2' | b'6' | b'8' | b'9'));
+    (s, e, not_leet)
 }
+
+/// The longest identifier whose words may be leetspeak (`1gn0r3_4ll_pr3v10us` is 19 bytes).
+const MAX_LEET_IDENTIFIER: usize = 24;
 
 /// The position of the first leet character at or after `from` (most text has none for a
 /// long way: a search that vectorises).
@@ -2119,6 +2132,8 @@ mod tests {
             "\"integrity\": \"sha512-4ag+flx7Tzra4zwus7+w/eo/gwfvcof0+mpghp8==\"",
             "job a0a3dad5-9717-4c25-b532-a73f7cf5a26f ran build af1e0e31a03d",
             "key sk_live_4tnwlavy0x77h2yb and token s3s1xecl-9voq",
+            "DB_PASSWORD=lmyizg0gywh3v1msqu and postgres://app:tr0ub4dor@db.internal",
+            "see pic.twitter.com/1y7xurarvq and aws_access_key_id=akiapn345sqwnjatvap4",
         ] {
             assert_eq!(
                 leet_positions(text.as_bytes()),
