@@ -710,6 +710,9 @@ impl SharedSet {
     /// For each rule of the set, in order, whether its regex matches somewhere in `text`.
     pub fn matching(&self, text: &str) -> Vec<bool> {
         match self.get() {
+            // Most texts match none of the set: a search that stops at the first match, with
+            // the lazy DFA's unrolled loop, tells that sooner than the overlapping one.
+            Some(set) if !set.is_match(text) => vec![false; self.rules.len()],
             Some(set) => {
                 let m = set.matches(text);
                 (0..self.rules.len()).map(|i| m.matched(i)).collect()
