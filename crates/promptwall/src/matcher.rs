@@ -385,16 +385,18 @@ impl KeywordMatcher {
     }
 
     /// Runs the automaton over `text`: sets `gate[rule]` for each rule whose keyword occurs
-    /// (and appends the rules it opens to `opened`), and reports whole-word keyword occurrences for rules in `keyword_only`. For rules in
-    /// `word_start`, a keyword counts only where it starts a word (`stan` gates in "stan is",
-    /// not in "understand").
+    /// (and appends the rules it opens to `opened`), and reports whole-word keyword occurrences
+    /// for rules in `keyword_only`. `words` holds each rule's [`WORD_START`] and
+    /// [`WORD_END`] flags: with the first, a keyword counts only where it starts a word
+    /// (`stan` gates in "stan is", not in "understand"); with both, only where it is a whole
+    /// word (not in "standard").
     pub fn run(
         &self,
         text: &str,
         gate: &mut [bool],
         opened: &mut Vec<u32>,
         keyword_only: &[bool],
-        word_start: &[bool],
+        words: &[u8],
         mut hit: impl FnMut(KeywordHit),
     ) {
         let bytes = text.as_bytes();
@@ -410,7 +412,7 @@ impl KeywordMatcher {
                     gate,
                     opened,
                     keyword_only,
-                    word_start,
+                    words,
                     &mut hit,
                 ) {
                     break;
@@ -451,7 +453,7 @@ impl KeywordMatcher {
                     gate,
                     opened,
                     keyword_only,
-                    word_start,
+                    words,
                     &mut hit,
                 );
                 if all_open {
@@ -525,8 +527,8 @@ impl KeywordMatcher {
 
 impl KeywordMatcher {
     /// A keyword at `start..end` that gates `rules`: opens their gates, or reports a hit for
-    /// the keyword-only ones where it is a whole word (for rules in `word_start`, only where
-    /// it starts a word). Returns whether every rule is now open and none wants hits: then
+    /// the keyword-only ones where it is a whole word (for rules with [`WORD_START`] or
+    /// [`WORD_END`] in `words`, only where it starts or ends a word). Returns whether every rule is now open and none wants hits: then
     /// later occurrences of the keyword have nothing left to do.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
@@ -539,13 +541,13 @@ impl KeywordMatcher {
         gate: &mut [bool],
         opened: &mut Vec<u32>,
         keyword_only: &[bool],
-        word_start: &[bool],
+        words: &[u8],
         hit: &mut impl FnMut(KeywordHit),
     ) -> bool {
         let mut all_open = true;
         for &rule in rules {
             let r = rule as usize;
-            if word_start[r] && !starts_word(bytes, start) {
+            if !word_bounds_hold(words[r], bytes, start, end) {
                 all_open &= gate[r] && !keyword_only[r];
                 continue;
             }
@@ -720,6 +722,22 @@ impl SharedSet {
             None => vec![false; self.rules.len()],
         }
     }
+}
+
+/// A rule's keywords count only where they start a word ([`KeywordMatcher::run`]).
+pub(crate) const WORD_START: u8 = 1;
+/// A rule's keywords count only where they end a word.
+pub(crate) const WORD_END: u8 = 2;
+
+/// Whether the keyword at `bytes[start..end]` meets the word flags `w`.
+fn word_bounds_hold(w: u8, bytes: &[u8], start: usize, end: usize) -> bool {
+    (w & WORD_START == 0 || starts_word(bytes, start))
+        && (w & WORD_END == 0 || ends_word(bytes, end))
+}
+
+/// Whether a match that ends at `end` does not go on into an ASCII word on the right.
+fn ends_word(bytes: &[u8], end: usize) -> bool {
+    end >= bytes.len() || !is_word_byte(bytes[end]) || !is_word_byte(bytes[end - 1])
 }
 
 fn is_word_byte(b: u8) -> bool {
@@ -912,7 +930,7 @@ mod tests {
                 &mut gate,
                 &mut Vec::new(),
                 &vec![true; rules],
-                &vec![false; rules],
+                &vec![0; rules],
                 |h| hits.push((h.rule, h.start, h.end)),
             );
             let mut want: Vec<(u32, usize, usize)> = ac
@@ -931,7 +949,7 @@ mod tests {
                 &mut gate,
                 &mut opened,
                 &vec![false; rules],
-                &vec![false; rules],
+                &vec![0; rules],
                 |_| {},
             );
             let mut want: Vec<u32> = ac
@@ -952,7 +970,7 @@ mod tests {
         keywords: &[&str],
         rules: &[Vec<usize>],
         keyword_only: &[bool],
-        word_start: &[bool],
+        words: &[u8],
         alphabet: &[char],
         lens: impl Iterator<Item = usize>,
     ) -> KeywordMatcher {
@@ -973,19 +991,14 @@ mod tests {
             let bytes = text.as_bytes();
             let (mut gate, mut opened, mut hits) =
                 (vec![false; rules.len()], Vec::new(), Vec::new());
-            m.run(
-                &text,
-                &mut gate,
-                &mut opened,
-                keyword_only,
-                word_start,
-                |h| hits.push((h.rule, h.start, h.end)),
-            );
+            m.run(&text, &mut gate, &mut opened, keyword_only, words, |h| {
+                hits.push((h.rule, h.start, h.end))
+            });
             let (mut want_open, mut want_hits) = (Vec::new(), Vec::new());
             for h in ac.find_overlapping_iter(&text) {
                 for (r, ks) in rules.iter().enumerate() {
                     if !ks.contains(&h.pattern().as_usize())
-                        || (word_start[r] && !starts_word(bytes, h.start()))
+                        || !word_bounds_hold(words[r], bytes, h.start(), h.end())
                     {
                         continue;
                     }
@@ -1026,7 +1039,14 @@ mod tests {
                 vec![0, 3],
             ],
             &[false, false, true, false, false, true],
-            &[false, true, false, false, true, false],
+            &[
+                0,
+                WORD_START,
+                0,
+                WORD_START | WORD_END,
+                WORD_START,
+                WORD_START | WORD_END,
+            ],
             &['a', 'b', 'c', ' ', 'b', 'a'],
             (0..300).chain([1000, 5000]),
         );
@@ -1050,7 +1070,7 @@ mod tests {
                 vec![5, 10],
             ],
             &[false, false, true, false, false],
-            &[false, false, false, true, false],
+            &[0, 0, 0, WORD_START, WORD_START | WORD_END],
             &[
                 'a', 'b', ' ', 'x', '0', '3', '5', '9', '@', '1', 'x', 'x', 'x',
             ],
@@ -1085,7 +1105,7 @@ mod tests {
             &mut gate,
             &mut Vec::new(),
             &[false, true],
-            &[false, false],
+            &[0, 0],
             |h| hits.push((h.rule, h.start, h.end)),
         );
         assert_eq!(gate, vec![true, false]);
@@ -1097,7 +1117,7 @@ mod tests {
             &mut gate,
             &mut Vec::new(),
             &[false, false],
-            &[false, false],
+            &[0, 0],
             |_| {},
         );
         assert_eq!(gate, vec![true, true], "a substring gates by default");
@@ -1107,7 +1127,7 @@ mod tests {
             &mut gate,
             &mut Vec::new(),
             &[false, false],
-            &[true, false],
+            &[WORD_START, 0],
             |_| {},
         );
         assert_eq!(
@@ -1121,10 +1141,27 @@ mod tests {
             &mut gate,
             &mut Vec::new(),
             &[false, false],
-            &[true, true],
+            &[WORD_START, WORD_START],
             |_| {},
         );
         assert_eq!(gate, vec![true, true], "the end of the word is free");
+        // Whole-word rules: not in "dance" or "ignored", but in "dan," and "[ignore]".
+        for (text, want) in [
+            ("dance, ignored", [false, false]),
+            ("dance, dan,", [false, true]),
+            ("[ignore]", [true, true]),
+        ] {
+            let mut gate = vec![false; 2];
+            m.run(
+                text,
+                &mut gate,
+                &mut Vec::new(),
+                &[false, false],
+                &[WORD_START | WORD_END, WORD_START | WORD_END],
+                |_| {},
+            );
+            assert_eq!(gate, want, "{text}");
+        }
     }
 
     #[test]

@@ -249,6 +249,9 @@ pub struct Rule {
     /// Literals for the prefilter: the regex runs only when one of them occurs. A rule without
     /// a regex reports each keyword occurrence that stands as a whole word.
     pub keywords: Vec<String>,
+    /// Whether a keyword gates only where it stands as a whole word (`dan` in "dan:" but not
+    /// in "danger"): for rules whose every match holds a keyword as a whole word.
+    pub whole_words: bool,
     /// The regex. A named group `secret` marks the part that is masked, checked and redacted.
     pub regex: Option<String>,
     /// A checksum the match must pass.
@@ -323,6 +326,8 @@ struct RawRule {
     view: Option<ViewKind>,
     #[serde(default)]
     keywords: Vec<String>,
+    #[serde(default)]
+    whole_words: bool,
     regex: Option<String>,
     validator: Option<Validator>,
     entropy: Option<f64>,
@@ -655,6 +660,7 @@ fn build_rule(r: RawRule, origin: Origin, check_regexes: bool) -> Result<Built, 
         side: r.side.unwrap_or(Side::Both),
         view,
         keywords: r.keywords,
+        whole_words: r.whole_words,
         regex: r.regex,
         validator: r.validator,
         entropy: r.entropy,
