@@ -1599,7 +1599,7 @@ mod tests {
         assert!(runs("[DAN]: sure"));
         // The other built-in rules with whole-word keywords, on words their keywords begin.
         let text = "Systems engineering is a priority: previously we aimed at modeling air flow, \
-                    with characteristic guidelines and wordsmiths.";
+                    with characteristic guidelines, wordsmiths and an administrator.";
         let ran = fw.rules_evaluated(text);
         for id in [
             "injection.extraction.system-prompt",
@@ -1607,6 +1607,8 @@ mod tests {
             "injection.indirect.addressed-to-model",
             "injection.jailbreak.stay-in-character",
             "abuse.amplification.huge-output",
+            "injection.jailbreak.authority-claim",
+            "injection.template.role-header",
         ] {
             assert!(!ran.contains(&id), "{id} ran on {text:?}");
         }
