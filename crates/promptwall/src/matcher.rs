@@ -528,8 +528,9 @@ impl KeywordMatcher {
 impl KeywordMatcher {
     /// A keyword at `start..end` that gates `rules`: opens their gates, or reports a hit for
     /// the keyword-only ones where it is a whole word (for rules with [`WORD_START`] or
-    /// [`WORD_END`] in `words`, only where it starts or ends a word). Returns whether every rule is now open and none wants hits: then
-    /// later occurrences of the keyword have nothing left to do.
+    /// [`WORD_END`] in `words`, only where it starts or ends a word). Returns whether every
+    /// rule is now open and none wants hits: then later occurrences of the keyword have
+    /// nothing left to do.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn gate_rules(
