@@ -347,8 +347,8 @@ fn leet_positions(src: &[u8]) -> Vec<usize> {
     let n = src.len();
     let mut i = 0;
     // The identifier around the last token looked at, and whether it is too long or holds
-    // a digit that is not leet. Identifiers do not overlap, so each byte is
-    // read at most once more for them.
+    // a digit that is not leet. Identifiers do not overlap, so each byte is read at most
+    // once more for them.
     let mut ident = (0usize, 0usize, false);
     // Only tokens that hold a leet character are looked at: found from each such character
     // (in real text, digits are few), the token around it is read once.
