@@ -138,6 +138,12 @@ fn next_non_ascii(b: &[u8], from: usize) -> usize {
 /// with the unchanged text since the last folded word (copied as one piece). Stretches of
 /// ASCII are skipped over but for the words at their ends (see below).
 pub(crate) fn fold(view: &str) -> Option<Folded> {
+    fold_with(view, true)
+}
+
+/// [`fold`], skipping over long stretches of ASCII or (the tests' reference) reading every
+/// character.
+fn fold_with(view: &str, skip_ascii: bool) -> Option<Folded> {
     if !may_mix(view.as_bytes()) {
         return None;
     }
@@ -188,7 +194,8 @@ pub(crate) fn fold(view: &str) -> Option<Folded> {
             // Looked at from a byte between words, once past the last non-ASCII byte found:
             // in text that mixes scripts, where stretches are short, that is once a word.
             // (A non-ASCII byte where the stretch would have to reach rules it out first.)
-            if ascii_until < i
+            if skip_ascii
+                && ascii_until < i
                 && !b.is_ascii_alphanumeric()
                 && bytes.get(i + SKIP_ASCII - 1).is_some_and(|&x| x < 0x80)
             {
@@ -273,102 +280,6 @@ pub(crate) fn fold(view: &str) -> Option<Folded> {
 mod tests {
     use super::*;
 
-    /// [`fold`] as first written, a character at a time: the reference for the version that
-    /// skips over stretches of ASCII.
-    fn fold_plain(view: &str) -> Option<Folded> {
-        if !may_mix(view.as_bytes()) {
-            return None;
-        }
-        let bytes = view.as_bytes();
-        let mut text: Vec<u8> = Vec::with_capacity(view.len());
-        let mut from: Vec<(u32, u32)> = Vec::with_capacity(view.len());
-        let mut done = 0;
-        let mut mixed_words = 0;
-        let mut first_mixed = (0, 0);
-        // Words: runs of alphanumeric characters and look-alikes, with counts of their ASCII
-        // letters, look-alikes and other non-ASCII characters (digits count in none).
-        const LATIN: usize = 0;
-        const LOOKALIKE: usize = 1;
-        const OTHER: usize = 2;
-        const DIGIT: usize = 3;
-        let mut start = None;
-        let mut counts = [0usize; 4];
-        let mut end_word = |s: usize,
-                            e: usize,
-                            counts: [usize; 4],
-                            text: &mut Vec<u8>,
-                            from: &mut Vec<(u32, u32)>| {
-            if counts[LOOKALIKE] == 0 {
-                return;
-            }
-            let mixed = counts[LATIN] > 0;
-            if mixed {
-                if mixed_words == 0 {
-                    first_mixed = (s, e);
-                }
-                mixed_words += 1;
-            }
-            // Mixed words, and words made only of look-alikes (and digits).
-            if mixed || counts[OTHER] == 0 {
-                copy(bytes, text, from, done, s);
-                fold_word(view, text, from, s, e);
-                done = e;
-            }
-        };
-        let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            // What the character adds to a word (`None`: it ends one), and its length. ASCII
-            // bytes are classified without decoding a character.
-            let (kind, len) = if b < 0x80 {
-                let kind = if b.is_ascii_alphabetic() {
-                    Some(LATIN)
-                } else {
-                    b.is_ascii_digit().then_some(DIGIT)
-                };
-                (kind, 1)
-            } else {
-                let (c, len) = char_at(view, i);
-                let kind = if skeleton(c).is_some() {
-                    Some(LOOKALIKE)
-                } else {
-                    c.is_alphanumeric().then_some(OTHER)
-                };
-                (kind, len)
-            };
-            match kind {
-                Some(k) => {
-                    if start.is_none() {
-                        start = Some(i);
-                        counts = [0; 4];
-                    }
-                    counts[k] += 1;
-                }
-                None => {
-                    if let Some(s) = start.take() {
-                        end_word(s, i, counts, &mut text, &mut from);
-                    }
-                }
-            }
-            i += len;
-        }
-        if let Some(s) = start {
-            end_word(s, view.len(), counts, &mut text, &mut from);
-        }
-        if mixed_words == 0 {
-            return None;
-        }
-        copy(bytes, &mut text, &mut from, done, view.len());
-        // Always whole characters; should that ever fail, no folded view rather than a wrong one.
-        let text = String::from_utf8(text).ok()?;
-        Some(Folded {
-            text,
-            from,
-            mixed_words,
-            first_mixed,
-        })
-    }
-
     /// Skipping over stretches of ASCII folds the same words: the same text, map, count and
     /// first mixed word as reading every character, on texts of long ASCII stretches, digits,
     /// look-alikes, other letters, curly quotes and other scripts.
@@ -405,7 +316,8 @@ mod tests {
                 view.push_str(pieces[(seed % pieces.len() as u64) as usize]);
             }
             let got = fold(&view).map(|f| (f.text, f.from, f.mixed_words, f.first_mixed));
-            let want = fold_plain(&view).map(|f| (f.text, f.from, f.mixed_words, f.first_mixed));
+            let want =
+                fold_with(&view, false).map(|f| (f.text, f.from, f.mixed_words, f.first_mixed));
             folded += usize::from(want.is_some());
             assert_eq!(got, want, "{view:?}");
             let b = view.as_bytes();
