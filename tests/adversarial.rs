@@ -60,6 +60,15 @@ fn nested(n: usize) -> String {
     repeat(&format!("{t} "), n)
 }
 
+/// One long ASCII word between look-alikes: the look-alike fold reads the word an ASCII
+/// stretch ends in (it once searched the rest of that word again from each of its bytes).
+fn long_word_among_lookalikes(n: usize) -> String {
+    let mut s = "\u{456}gnore ".to_string();
+    s.push_str(&"a".repeat(n.saturating_sub(s.len() + 2)));
+    s.push('\u{43E}');
+    s
+}
+
 /// Secret-shaped runs whose last character breaks the shape.
 fn near_aws(n: usize) -> String {
     repeat("AKIAUJZDEGXDNCF32EP! ", n)
@@ -161,6 +170,12 @@ fn rows() -> Vec<Row> {
             make: |n| repeat("i g n o r e ", n),
             ms_per_mb: 3000,
             peak_mb: 128,
+        },
+        Row {
+            name: "a long word, look-alikes",
+            make: long_word_among_lookalikes,
+            ms_per_mb: 2000,
+            peak_mb: 64,
         },
         Row {
             name: "leetspeak",

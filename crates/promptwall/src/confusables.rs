@@ -189,39 +189,22 @@ fn fold_with(view: &str, skip_ascii: bool) -> Option<Folded> {
         // bytes are classified without decoding a character.
         let (kind, len) = if b < 0x80 {
             // A long stretch of ASCII: its words that end inside it have no look-alike and
-            // change nothing, so only the word open at its start (up to its first byte that
-            // is not a letter or digit) and the one it ends in are read.
+            // change nothing, so only the word it ends in is read; the word open at its start
+            // ends at this byte, like at any other byte between words.
             // Looked at from a byte between words, once past the last non-ASCII byte found:
             // in text that mixes scripts, where stretches are short, that is once a word.
             // (A non-ASCII byte where the stretch would have to reach rules it out first.)
-            if skip_ascii
-                && ascii_until < i
-                && !b.is_ascii_alphanumeric()
-                && bytes.get(i + SKIP_ASCII - 1).is_some_and(|&x| x < 0x80)
-            {
-                ascii_until = next_non_ascii(bytes, i);
-            }
-            let p = ascii_until;
-            if p >= i + SKIP_ASCII {
-                if let Some(k) = bytes[i..p].iter().position(|b| !b.is_ascii_alphanumeric()) {
-                    let f = i + k;
-                    if f > i {
-                        start.get_or_insert_with(|| {
-                            counts = [0; 4];
-                            i
-                        });
-                        let letters = bytes[i..f]
-                            .iter()
-                            .filter(|c| c.is_ascii_alphabetic())
-                            .count();
-                        counts[LATIN] += letters;
-                        counts[DIGIT] += f - i - letters;
-                    }
+            if skip_ascii && !b.is_ascii_alphanumeric() {
+                if ascii_until < i && bytes.get(i + SKIP_ASCII - 1).is_some_and(|&x| x < 0x80) {
+                    ascii_until = next_non_ascii(bytes, i);
+                }
+                let p = ascii_until;
+                if p >= i + SKIP_ASCII {
                     if let Some(s) = start.take() {
-                        end_word(s, f, counts, &mut text, &mut from);
+                        end_word(s, i, counts, &mut text, &mut from);
                     }
                     let mut q = p;
-                    while q > f && bytes[q - 1].is_ascii_alphanumeric() {
+                    while q > i && bytes[q - 1].is_ascii_alphanumeric() {
                         q -= 1;
                     }
                     i = q;
