@@ -21,7 +21,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use promptwall::Firewall;
+use promptwall::{Category, Firewall, Policy};
 use promptwall_benches::{adversarial, text, Kind};
 
 /// One budget line: a workload, the most reference passes a scan of it may cost (CI fails
@@ -102,30 +102,55 @@ fn dev_prompts(category: &str) -> Option<Vec<String>> {
     (!texts.is_empty()).then_some(texts)
 }
 
-/// The texts of a workload, and whether they are scanned as responses (with protected texts
-/// and a canary) rather than as a prompt.
-fn workload(name: &str) -> Option<(Vec<String>, bool)> {
-    if let Some(category) = name.strip_prefix("dev-") {
-        return Some((dev_prompts(category)?, false));
+/// How a workload's texts are scanned.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// As prompts, by the firewall of the built-in rules and the default policy.
+    Prompt,
+    /// As responses, by a firewall with protected texts and a canary.
+    Response,
+    /// As prompts, by a firewall whose policy enables only secrets and personal data (what
+    /// a secret scanner does: no derived views to build).
+    Sensitive,
+}
+
+/// The firewalls the workloads are scanned with, one per [`Mode`].
+struct Firewalls {
+    full: Firewall,
+    protected: Firewall,
+    sensitive: Firewall,
+}
+
+/// The texts of a workload, and how they are scanned: a prompt workload's name with
+/// `-sensitive-only` after it is the same texts in [`Mode::Sensitive`].
+fn workload(name: &str) -> Option<(Vec<String>, Mode)> {
+    if let Some(base) = name.strip_suffix("-sensitive-only") {
+        return match workload(base)? {
+            (texts, Mode::Prompt) => Some((texts, Mode::Sensitive)),
+            _ => None,
+        };
     }
-    let (text, response) = match name {
-        "english-1KB" => (text(Kind::English, 1024), false),
-        "chinese-1KB" => (text(Kind::Chinese, 1024), false),
-        "russian-1KB" => (text(Kind::Russian, 1024), false),
-        "code-1KB" => (text(Kind::Code, 1024), false),
-        "attack-1KB" => (text(Kind::Attack, 1024), false),
-        "secrets-1KB" => (text(Kind::Secrets, 1024), false),
-        "english-100KB" => (text(Kind::English, 100 * 1024), false),
-        "response-4KB-protected" => (text(Kind::English, 4096), true),
+    if let Some(category) = name.strip_prefix("dev-") {
+        return Some((dev_prompts(category)?, Mode::Prompt));
+    }
+    let (text, mode) = match name {
+        "english-1KB" => (text(Kind::English, 1024), Mode::Prompt),
+        "chinese-1KB" => (text(Kind::Chinese, 1024), Mode::Prompt),
+        "russian-1KB" => (text(Kind::Russian, 1024), Mode::Prompt),
+        "code-1KB" => (text(Kind::Code, 1024), Mode::Prompt),
+        "attack-1KB" => (text(Kind::Attack, 1024), Mode::Prompt),
+        "secrets-1KB" => (text(Kind::Secrets, 1024), Mode::Prompt),
+        "english-100KB" => (text(Kind::English, 100 * 1024), Mode::Prompt),
+        "response-4KB-protected" => (text(Kind::English, 4096), Mode::Response),
         other => {
             let adv = other.strip_prefix("adversarial-")?.strip_suffix("-100KB")?;
             let (_, t) = adversarial(100 * 1024)
                 .into_iter()
                 .find(|(n, _)| *n == adv)?;
-            (t, false)
+            (t, Mode::Prompt)
         }
     };
-    Some((vec![text], response))
+    Some((vec![text], mode))
 }
 
 /// The fastest scan over the fastest reference pass over the same number of bytes, timed in
@@ -171,16 +196,16 @@ fn ratio(scan: &dyn Fn() -> usize, ac: &AhoCorasick, bytes: &str, rounds: usize)
     (best_scan / best_ref, best_scan)
 }
 
-/// Scans every text of a workload (as a prompt, or as a response of the firewall with
-/// protected texts); the number of findings, so that nothing is optimised away.
-fn scan_all(fw: &Firewall, protected: &Firewall, texts: &[String], response: bool) -> usize {
+/// Scans every text of a workload as its mode says; the number of findings, so that
+/// nothing is optimised away.
+fn scan_all(fws: &Firewalls, texts: &[String], mode: Mode) -> usize {
     texts
         .iter()
         .map(|t| {
-            let v = if response {
-                protected.scan_response(black_box(t))
-            } else {
-                fw.scan(black_box(t))
+            let v = match mode {
+                Mode::Prompt => fws.full.scan(black_box(t)),
+                Mode::Response => fws.protected.scan_response(black_box(t)),
+                Mode::Sensitive => fws.sensitive.scan(black_box(t)),
             };
             v.findings.len()
         })
@@ -257,16 +282,30 @@ fn main() {
     }
     let protected = b.build().unwrap_or_else(|e| fail(&e.to_string()));
     protected.canary();
-    fw.warm_up();
-    protected.warm_up();
+    let mut policy = Policy::default();
+    for c in Category::ALL {
+        policy.category_mut(c).enabled = matches!(c, Category::Secret | Category::Pii);
+    }
+    let sensitive = Firewall::builder()
+        .policy(policy)
+        .build()
+        .unwrap_or_else(|e| fail(&e.to_string()));
+    let fws = Firewalls {
+        full: fw,
+        protected,
+        sensitive,
+    };
+    fws.full.warm_up();
+    fws.protected.warm_up();
+    fws.sensitive.warm_up();
     let ac = reference();
     let (mut passed, mut failed) = (0, 0);
     if let Some(name) = &only {
         // A re-measurement for the parent process: print the ratio alone.
-        let Some((texts, response)) = workload(name) else {
+        let Some((texts, mode)) = workload(name) else {
             fail(&format!("unknown workload `{name}`"))
         };
-        let scan = || scan_all(&fw, &protected, &texts, response);
+        let scan = || scan_all(&fws, &texts, mode);
         let (r, t) = ratio(&scan, &ac, &texts.concat(), rounds);
         println!("{r} {t}");
         return;
@@ -276,7 +315,7 @@ fn main() {
         "workload", "scan", "reference", "ratio", "max", "target"
     );
     for line in &file.budget {
-        let Some((texts, response)) = workload(&line.workload) else {
+        let Some((texts, mode)) = workload(&line.workload) else {
             fail(&format!("{path}: unknown workload `{}`", line.workload))
         };
         if texts.is_empty() {
@@ -286,7 +325,7 @@ fn main() {
             );
             continue;
         }
-        let scan = || scan_all(&fw, &protected, &texts, response);
+        let scan = || scan_all(&fws, &texts, mode);
         let (mut r, mut t) = ratio(&scan, &ac, &texts.concat(), rounds);
         let limit = line.max_ratio * (1.0 + file.margin);
         let mut again = Vec::new();
