@@ -311,7 +311,7 @@ fn main() {
         return;
     }
     println!(
-        "{:<34} {:>10} {:>10} {:>7} {:>7} {:>7}  verdict",
+        "{:<44} {:>10} {:>10} {:>7} {:>7} {:>7}  verdict",
         "workload", "scan", "reference", "ratio", "max", "target"
     );
     for line in &file.budget {
@@ -320,7 +320,7 @@ fn main() {
         };
         if texts.is_empty() {
             println!(
-                "{:<34} skipped: no development set next to the repository",
+                "{:<44} skipped: no development set next to the repository",
                 line.workload
             );
             continue;
@@ -356,7 +356,7 @@ fn main() {
             None => format!("{:>7}  {}", "-", verdict(ok)),
         };
         println!(
-            "{:<34} {:>8.2}µs {:>8.2}µs {:>7.2} {:>7.2} {target}",
+            "{:<44} {:>8.2}µs {:>8.2}µs {:>7.2} {:>7.2} {target}",
             line.workload,
             t * 1e6,
             reference_time * 1e6,

@@ -79,13 +79,14 @@ pub fn compile_allow_regex(pattern: &str) -> Result<regex::Regex, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Most literals a match may start with for [`rare_prefix`].
-const RARE_PREFIXES: usize = 8;
+/// Most literals a match may start with for [`rare_prefix`]: enough for the case variants
+/// of a name or two (`(?i:elevenlabs|xi-api-key)`: 216).
+const RARE_PREFIXES: usize = 256;
 /// Fewest bytes in each of them.
 const RARE_PREFIX_LEN: usize = 4;
 
-/// Whether every match of `hir` starts with one of a few literals of four bytes or more
-/// (`AKCp`, `sk-ant-`, `ghp_`: most token formats).
+/// Whether every match of `hir` starts with one of a set of literals of four bytes or more
+/// (`AKCp`, `sk-ant-`, `ghp_`, `(?i:elevenlabs)`: most token formats).
 ///
 /// For texts up to [`SHORT_TEXT`] bytes, such a regex of the raw view (a token format) has a
 /// second compiled form without its lazy DFAs and one-pass DFA: the literals are found with
@@ -94,11 +95,15 @@ const RARE_PREFIX_LEN: usize = 4;
 /// prompts, where a token rule runs only now and then, the DFAs' tables are no longer in the
 /// processor's caches: over the 2,943 prompts of the peers corpus, the prompts holding a
 /// secret took 19.8 us instead of 25.4 (rule examples) and 16.5 instead of 20.1 (generated).
-/// With more rules so compiled (shorter or more literals), prompts without a secret took
-/// longer; so they did with the injection rules that qualify (normalised view, NFAs of
-/// hundreds of states whose backtracker clears a large visited set at each search), and so
-/// did long texts that repeat the literal (`-----BEGIN` 100,000 times in 1 MB: 169 ms
-/// instead of 24), which is why long texts keep the DFAs.
+/// Up to 256 literals (a name's case variants) rather than 8: those prompts took 13.1 us
+/// instead of 16.5 and 11.6 instead of 13.2, and the whole corpus 9.6 instead of 10.2 (a
+/// cold run of a regex that finds a key in a 200-byte prompt: 5.6 us without DFAs, 10.3 with
+/// them, which also run a reverse search before the captures). Shorter literals cost more
+/// than they saved (3 bytes: no gain; the 8-literal limit with 5 bytes: 10.1 us); so did the
+/// injection rules that qualify (normalised view, NFAs of hundreds of states whose
+/// backtracker clears a large visited set at each search), and so did long texts that
+/// repeat the literal (`-----BEGIN` 100,000 times in 1 MB: 169 ms instead of 24), which is
+/// why longer texts keep the DFAs.
 fn rare_prefix(hir: &regex_syntax::hir::Hir) -> bool {
     let mut ex = regex_syntax::hir::literal::Extractor::new();
     ex.kind(regex_syntax::hir::literal::ExtractKind::Prefix);
@@ -159,8 +164,11 @@ pub(crate) struct LazyRegex {
     short: std::sync::OnceLock<Option<Regex>>,
 }
 
-/// Longest text that a token rule searches with its regex's form without DFAs.
-const SHORT_TEXT: usize = 4096;
+/// Longest text that a token rule searches with its regex's form without DFAs. Prompts that
+/// hold a key are mostly short; 1 KB rather than 4 made no difference to the corpus, and the
+/// slowest text built from a rule example repeated (the example cut short, so that the
+/// backtracker tries every copy) took 0.23 ms at 1 KB where it took 0.49 ms at 4 KB.
+const SHORT_TEXT: usize = 1024;
 
 impl LazyRegex {
     /// Wraps `source`; with `eager`, compiles it now and reports its error. `tokens`: see
@@ -779,10 +787,12 @@ mod tests {
             r"\b(?P<secret>sq[pua]_[a-f0-9]{40})(?:[^A-Za-z0-9_-]|$)"
         ));
         assert!(!rare(r"\b(?P<secret>fc-[a-f0-9]{32})"), "three bytes");
-        assert!(
-            !rare(r"(?i:AccountKey)=(?P<secret>[A-Za-z0-9+/]{86}==)"),
-            "2^10 cases"
-        );
+        assert!(rare(
+            r"(?i:elevenlabs|xi-api-key|xi_api_key)[A-Za-z0-9_. -]{0,30}?=(?P<secret>[a-f0-9]{32})"
+        ));
+        // 2^10 case variants, which the literal extractor trims to 128 prefixes of seven
+        // bytes.
+        assert!(rare(r"(?i:AccountKey)=(?P<secret>[A-Za-z0-9+/]{86}==)"));
         assert!(!rare(
             r"(?:^|[^A-Za-z0-9_-])(?P<secret>pa-[A-Za-z0-9_-]{43})"
         ));
