@@ -40,6 +40,14 @@ from typing import Any
 from timing import pass_cpu, per_prompt, summary
 
 PLANTED = ("planted-generated", "planted-rules")
+# promptwall with a policy that turns categories off (docs/policy.md): as a secret scanner,
+# the job detect-secrets does, and as a scanner of secrets and personal data. Their rules all
+# read the raw text, so no derived view is built. Key: (label, policy file).
+POLICIES = Path(__file__).resolve().parent.parent / "policies"
+RESTRICTED = {
+    "secrets": ("promptwall, secrets only", POLICIES / "secrets-only.toml"),
+    "sensitive": ("promptwall, secrets and PII only", POLICIES / "secrets-and-pii.toml"),
+}
 BENIGN = ("benign", "benign-dev")
 Spans = list[tuple[int, int, str]]
 
@@ -105,6 +113,17 @@ def run_promptwall(rows: list[dict[str, Any]], cli: Path, rounds: int, work: Pat
     cpu_by_part = {part: pass_cpu(fw.scan, ts, rounds) for part, ts in parts.items()}
     spans = [[(f.start, f.end, f.rule) for f in v.findings if f.category == "secret"] for v in verdicts]
     actions = [v.action for v in verdicts]
+
+    restricted: dict[str, dict[str, Any]] = {}
+    for key, (_, policy) in RESTRICTED.items():
+        rfw = promptwall.Firewall.from_files(policy=policy)
+        rscan, _, rverdicts, _ = per_prompt(rfw.scan, texts, rounds)
+        restricted[key] = {
+            "rules": len(rfw.rules),
+            "scan": rscan,
+            "cpu_by_part": {part: pass_cpu(rfw.scan, ts, rounds) for part, ts in parts.items()},
+            "spans": [[(f.start, f.end, f.rule) for f in v.findings if f.category == "secret"] for v in rverdicts],
+        }
 
     batch: dict[str, dict[str, float]] = {}
     for threads in (None, 1):
@@ -176,6 +195,7 @@ def run_promptwall(rows: list[dict[str, Any]], cli: Path, rounds: int, work: Pat
             "actions_agree": cli_agree,
         },
         "spans": spans,
+        "restricted": restricted,
     }
 
 
@@ -287,7 +307,8 @@ def agreement(rows: list[dict[str, Any]], found: dict[str, list[bool]]) -> dict[
 def differences(rows: list[dict[str, Any]], found: dict[str, list[bool]]) -> dict[str, Any]:
     """What promptwall finds and each peer misses, and the other way round, by set and type."""
     out: dict[str, Any] = {}
-    for peer in [t for t in found if t != "promptwall"]:
+    restricted_labels = {label for label, _ in RESTRICTED.values()}
+    for peer in [t for t in found if t != "promptwall" and t not in restricted_labels]:
         only: dict[str, Counter[str]] = {"promptwall": Counter(), "peer": Counter()}
         examples: dict[str, list[str]] = defaultdict(list)
         for i, r in enumerate(rows):
@@ -357,12 +378,22 @@ def main() -> None:
         return [r["set"] in PLANTED and overlaps(sp, r["start"], r["end"]) for r, sp in zip(rows, spans)]
 
     benign_idx = [i for i, r in enumerate(rows) if r["set"] in BENIGN]
-    found = {"promptwall": hits(pw["spans"]), "detect-secrets": hits(ds["spans"])}
+    found = {
+        "promptwall": hits(pw["spans"]),
+        "detect-secrets": hits(ds["spans"]),
+    } | {label: hits(pw["restricted"][key]["spans"]) for key, (label, _) in RESTRICTED.items()}
     # Per benign prompt flagged: what was reported (rule or plugin types), or None for LLM
     # Guard, which says only that it found something.
     flags: dict[str, dict[int, list[str] | None]] = {
         "promptwall": {i: sorted({rule for _, _, rule in pw["spans"][i]}) for i in benign_idx if pw["spans"][i]},
         "detect-secrets": {i: sorted({t for _, _, t in ds["spans"][i]}) for i in benign_idx if ds["spans"][i]},
+    } | {
+        label: {
+            i: sorted({rule for _, _, rule in pw["restricted"][key]["spans"][i]})
+            for i in benign_idx
+            if pw["restricted"][key]["spans"][i]
+        }
+        for key, (label, _) in RESTRICTED.items()
     }
     if "secrets" in lg:
         by_id = {r["id"]: i for i, r in enumerate(rows)}
@@ -393,12 +424,14 @@ def main() -> None:
             "llm-guard": lg.get("version", "-"),
         },
         "corpus": {"prompts": len(rows), "sets": dict(sets), "bytes": nbytes},
-        "promptwall": {k: v for k, v in pw.items() if k not in ("spans", "scan_us")},
+        "promptwall": {k: v for k, v in pw.items() if k not in ("spans", "scan_us", "restricted")}
+        | {"restricted": {k: {a: b for a, b in r.items() if a != "spans"} for k, r in pw["restricted"].items()}},
         "detect_secrets": {k: v for k, v in ds.items() if k not in ("spans", "scan_us", "cpu_us")},
         "ratio_vs_detect_secrets": {
             "wall": ds["scan"]["mean_us"] / pw["scan"]["mean_us"],
             "cpu": ds["scan"]["cpu_us"] / pw["scan"]["cpu_us"],
-        },
+        }
+        | {f"{k}_only_cpu": ds["scan"]["cpu_us"] / r["scan"]["cpu_us"] for k, r in pw["restricted"].items()},
         "tokens": tok,
         "llm_guard": lg,
         "agreement": agreement(rows, found),
@@ -411,6 +444,7 @@ def main() -> None:
                 "detect-secrets": summary([ds["scan_us"][i] for i, r in enumerate(rows) if r["set"] == s])
                 | {"cpu_us": statistics.fmean(ds["cpu_us"][i] for i, r in enumerate(rows) if r["set"] == s)},
                 "kib_mean": statistics.fmean(len(r["text"].encode()) for r in rows if r["set"] == s) / 1024,
+                "restricted_cpu_us": {k: r["cpu_by_part"][s] for k, r in pw["restricted"].items()},
             }
             for s in sets
         },
@@ -485,6 +519,15 @@ def markdown(rep: dict[str, Any]) -> str:
     s = pw["scan"]
     row("promptwall `Firewall.scan` (Python), each prompt", s["mean_us"], s["p99_us"], s["cpu_us"], "promptwall")
     row("promptwall `Firewall.scan` in a loop, wall time / prompts", s["pass_wall_us"], None, s["cpu_us"])
+    for key, (label, _) in RESTRICTED.items():
+        r = pw["restricted"][key]
+        row(
+            f"promptwall `Firewall.scan`, {label.split(', ', 1)[1]} ({r['rules']} rules), each prompt",
+            r["scan"]["mean_us"],
+            r["scan"]["p99_us"],
+            r["scan"]["cpu_us"],
+            label,
+        )
     b = pw["batch"]
     row(
         f"promptwall `scan_batch` (default: {m['cores']} threads), wall time / prompts",
@@ -529,15 +572,20 @@ def markdown(rep: dict[str, Any]) -> str:
     out.append("")
     out.append(
         "| part | prompts | mean KB | promptwall mean µs / CPU µs | detect-secrets mean µs / CPU µs "
-        "| detect-secrets ÷ promptwall (mean / CPU) | promptwall CPU µs per KB |"
+        "| detect-secrets ÷ promptwall (mean / CPU) | promptwall CPU µs per KB "
+        "| secrets only: CPU µs / detect-secrets ÷ it | secrets and PII only: CPU µs / detect-secrets ÷ it |"
     )
-    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for part, d in rep["by_set"].items():
         a, b2 = d["promptwall"], d["detect-secrets"]
         out.append(
             f"| {part} | {c['sets'][part]} | {d['kib_mean']:.2f} | {fmt(a['mean_us'])} / {fmt(a['cpu_us'])} | "
             f"{fmt(b2['mean_us'])} / {fmt(b2['cpu_us'])} | {ratio(b2['mean_us'], a['mean_us'])} / "
-            f"{ratio(b2['cpu_us'], a['cpu_us'])} | {fmt(a['cpu_us'] / d['kib_mean'])} |"
+            f"{ratio(b2['cpu_us'], a['cpu_us'])} | {fmt(a['cpu_us'] / d['kib_mean'])} | "
+            + " | ".join(
+                f"{fmt(d['restricted_cpu_us'][k])} / {ratio(b2['cpu_us'], d['restricted_cpu_us'][k])}" for k in RESTRICTED
+            )
+            + " |"
         )
     out.append("")
     out.append(
