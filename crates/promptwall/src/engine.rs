@@ -72,7 +72,9 @@ struct CompiledRule {
     regex: Option<LazyRegex>,
     validator: Option<Validator>,
     entropy: Option<f64>,
-    allow: Vec<LazyRegex>,
+    /// Allow regexes, shared between the rules that give the same one (161 built-in secret
+    /// rules give one and the same): compiled once, and warm for all of them.
+    allow: Vec<Arc<LazyRegex>>,
 }
 
 /// A prompt firewall: compiled rules and a policy.
@@ -428,6 +430,7 @@ impl Firewall {
         let mut specs = Vec::new();
         let mut rules = Vec::new();
         let mut eager_sets = false;
+        let mut allow_regexes: HashMap<String, Arc<LazyRegex>> = HashMap::new();
         for r in merged {
             let ov = policy.rules.get(&r.id);
             if ov.and_then(|o| o.enabled) == Some(false) || !policy.category(r.category).enabled {
@@ -442,15 +445,20 @@ impl Firewall {
                 ),
                 None => None,
             };
-            let allow = r
-                .allow
-                .iter()
-                .map(|a| {
-                    LazyRegex::new(a, eager, false).map_err(|m| {
-                        rule_error(&r.origin, &r.id, format!("bad `allow` regex: {m}"))
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut allow = Vec::with_capacity(r.allow.len());
+            for a in &r.allow {
+                let re = match allow_regexes.get(a) {
+                    Some(re) => Arc::clone(re),
+                    None => {
+                        let re = Arc::new(LazyRegex::new(a, eager, false).map_err(|m| {
+                            rule_error(&r.origin, &r.id, format!("bad `allow` regex: {m}"))
+                        })?);
+                        allow_regexes.insert(a.clone(), Arc::clone(&re));
+                        re
+                    }
+                };
+                allow.push(re);
+            }
             rules.push(CompiledRule {
                 id: Arc::from(r.id.as_str()),
                 category: r.category,
@@ -1729,6 +1737,31 @@ mod tests {
             let v = fw.scan_response(&text);
             assert!(v.findings.iter().any(|f| &*f.rule == CANARY_RULE), "{v:?}");
         }
+    }
+
+    #[test]
+    fn rules_with_the_same_allow_regex_share_it() {
+        let fw = Firewall::new().expect("builds");
+        let mut by_source: HashMap<&str, Vec<&Arc<LazyRegex>>> = HashMap::new();
+        for (spec, rule) in fw.specs.iter().zip(&fw.rules) {
+            for (src, re) in spec.allow.iter().zip(&rule.allow) {
+                by_source.entry(src.as_str()).or_default().push(re);
+            }
+        }
+        let most = by_source.values().map(Vec::len).max().unwrap_or(0);
+        assert!(most > 100, "{most}");
+        for res in by_source.values() {
+            assert!(res.iter().all(|re| Arc::ptr_eq(re, res[0])));
+        }
+        // And an allow regex still keeps its own rule's matches out.
+        let mistral = |t: &str| {
+            fw.scan(t)
+                .findings
+                .iter()
+                .any(|f| &*f.rule == "secret.mistral.api-key")
+        };
+        assert!(mistral("MISTRAL_API_KEY=l6cH7TEyJQHpaPP2ZbAUU1ZkGO6AxLRD"));
+        assert!(!mistral("MISTRAL_API_KEY=l6cH7TEyJQHpaPP2exampleAxLRDZbAU"));
     }
 
     #[test]
