@@ -1764,6 +1764,297 @@ mod tests {
         assert!(!mistral("MISTRAL_API_KEY=l6cH7TEyJQHpaPP2exampleAxLRDZbAU"));
     }
 
+    /// The strings a node matches, lowercased, when it matches only a few fixed strings
+    /// (a literal, a small class such as `[sz]` or a case-insensitive letter, and
+    /// alternations and concatenations of those).
+    fn fixed_strings(h: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
+        use regex_syntax::hir::{Class, HirKind};
+        const MAX: usize = 256;
+        let mut out: Vec<String> = match h.kind() {
+            HirKind::Literal(l) => vec![String::from_utf8_lossy(&l.0).to_lowercase()],
+            HirKind::Class(Class::Unicode(c)) => {
+                let mut v = Vec::new();
+                for r in c.ranges() {
+                    for ch in r.start()..=r.end() {
+                        // As the normalised view reads it: `ſ` is an `s`, the Kelvin sign a `k`.
+                        v.push(crate::normalize::normalize_str(&ch.to_string()));
+                        if v.len() > 64 {
+                            return None;
+                        }
+                    }
+                }
+                v
+            }
+            HirKind::Class(Class::Bytes(c)) => {
+                let mut v = Vec::new();
+                for r in c.ranges() {
+                    for b in r.start()..=r.end() {
+                        v.push(char::from(b).to_lowercase().to_string());
+                        if v.len() > 64 {
+                            return None;
+                        }
+                    }
+                }
+                v
+            }
+            HirKind::Capture(c) => return fixed_strings(&c.sub),
+            // Whitespace, which the normalised view collapses into one space (or one line
+            // break: keywords span a space only).
+            HirKind::Repetition(r) if r.min == 0 && r.max == Some(1) => {
+                let mut v = fixed_strings(&r.sub)?;
+                v.push(String::new());
+                v
+            }
+            HirKind::Repetition(r) if r.max.is_some_and(|m| m > 1) || r.max.is_none() => {
+                return match fixed_strings(&r.sub) {
+                    Some(v) if r.min >= 1 && v.iter().any(|x| x == " ") => Some(vec![" ".into()]),
+                    _ => None,
+                };
+            }
+            HirKind::Alternation(xs) => {
+                let mut v = Vec::new();
+                for x in xs {
+                    v.extend(fixed_strings(x)?);
+                    if v.len() > MAX {
+                        return None;
+                    }
+                }
+                v
+            }
+            HirKind::Concat(xs) => {
+                let mut v = vec![String::new()];
+                for x in xs {
+                    let next = fixed_strings(x)?;
+                    if v.len() * next.len() > MAX {
+                        return None;
+                    }
+                    v = v
+                        .iter()
+                        .flat_map(|a| next.iter().map(move |b| format!("{a}{b}")))
+                        .collect();
+                }
+                v
+            }
+            _ => return None,
+        };
+        out.sort();
+        out.dedup();
+        Some(out)
+    }
+
+    /// Whether every match of `h` holds one of `keywords` where the rule's gate counts it
+    /// (`words`: `WORD_START`, `WORD_END`).
+    fn keyword_in_every_match(h: &regex_syntax::hir::Hir, keywords: &[String], words: u8) -> bool {
+        use regex_syntax::hir::HirKind;
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        let holds = |s: &str| {
+            keywords.iter().any(|k| {
+                s.match_indices(k.as_str()).any(|(p, _)| {
+                    (words & crate::matcher::WORD_START == 0
+                        || p == 0
+                        || !word(s[..p].chars().next_back()))
+                        && (words & crate::matcher::WORD_END == 0
+                            || p + k.len() == s.len()
+                            || !word(s[p + k.len()..].chars().next()))
+                })
+            })
+        };
+        let all_hold = |h: &regex_syntax::hir::Hir| {
+            fixed_strings(h).is_some_and(|v| !v.is_empty() && v.iter().all(|s| holds(s)))
+        };
+        match h.kind() {
+            HirKind::Capture(c) => keyword_in_every_match(&c.sub, keywords, words),
+            HirKind::Repetition(r) => r.min >= 1 && keyword_in_every_match(&r.sub, keywords, words),
+            HirKind::Alternation(xs) => {
+                all_hold(h)
+                    || xs
+                        .iter()
+                        .all(|x| keyword_in_every_match(x, keywords, words))
+            }
+            HirKind::Concat(xs) => {
+                // A keyword inside one part, or across a run of parts of fixed strings.
+                if xs
+                    .iter()
+                    .any(|x| keyword_in_every_match(x, keywords, words))
+                {
+                    return true;
+                }
+                (0..xs.len()).any(|i| {
+                    (i + 1..=xs.len())
+                        .any(|j| all_hold(&regex_syntax::hir::Hir::concat(xs[i..j].to_vec())))
+                })
+            }
+            _ => all_hold(h),
+        }
+    }
+
+    /// Branches (of a rule's regex's top-level alternation) that [`keyword_in_every_match`]
+    /// cannot show to hold one of the rule's keywords, as (rule id, branch from 1). Some are
+    /// holes in the gate: the branch matches only when a keyword of another branch occurs
+    /// somewhere in the text (`injection.persona.constraint-removal`: "policies";
+    /// `injection.persona.unrestricted-ai`: "evil" and "rogue", which as keywords give three
+    /// benign role-play prompts of the development set a finding). Others are beyond what
+    /// the check reads: a keyword that spans `\W+`, or parts of `\w+` words. Listed so that
+    /// a new one fails the test; remove a line once its branch is fixed.
+    const KNOWN_GATE_HOLES: &[(&str, usize)] = &[
+        ("injection.extraction.system-prompt", 1),
+        ("injection.persona.unrestricted-ai", 1),
+        ("injection.jailbreak.policy-evasion", 1),
+        ("injection.jailbreak.never-refuse", 1),
+        ("injection.jailbreak.stay-in-character", 1),
+        ("injection.template.role-line", 1),
+        ("injection.persona.constraint-removal", 1),
+        ("injection.extraction.system-prompt-access", 1),
+        ("injection.indirect.when-processing", 1),
+        ("injection.indirect.instead-of-task", 1),
+        ("injection.jailbreak.rant-then-comply", 1),
+        ("injection.jailbreak.opposite-persona", 1),
+        ("injection.jailbreak.authority-claim", 1),
+        ("injection.jailbreak.token-smuggling-game", 2),
+        ("injection.jailbreak.persona-config", 1),
+        ("injection.jailbreak.persona-config", 2),
+        ("injection.jailbreak.prompt-placeholder", 1),
+        ("injection.heuristic.adversarial-suffix", 1),
+        ("injection.heuristic.adversarial-suffix", 2),
+        ("injection.jailbreak.ai-identity-ban", 1),
+        ("injection.jailbreak.ai-identity-ban", 2),
+        ("injection.jailbreak.ai-identity-ban", 3),
+        ("injection.jailbreak.cutoff-feature", 1),
+        ("injection.jailbreak.anything-goes", 1),
+        ("injection.i18n.es.override", 1),
+        ("injection.i18n.es.pivot", 1),
+        ("injection.i18n.fr.pivot", 1),
+        ("injection.i18n.fr.extraction", 1),
+        ("injection.i18n.de.pivot", 1),
+        ("injection.i18n.de.extraction", 1),
+        ("injection.i18n.it.pivot", 1),
+        ("injection.i18n.pt.pivot", 1),
+        ("injection.i18n.pt.extraction", 1),
+        ("injection.i18n.nl.pivot", 1),
+        ("injection.i18n.ru.override", 1),
+        ("injection.i18n.ru.pivot", 1),
+        ("injection.i18n.ru.pivot", 2),
+        ("injection.i18n.ru.pivot", 4),
+        ("injection.i18n.ru.extraction", 1),
+        ("injection.i18n.pl.override", 1),
+        ("injection.i18n.pl.pivot", 1),
+        ("injection.i18n.pl.extraction", 1),
+        ("injection.i18n.tr.pivot", 3),
+        ("injection.i18n.tr.pivot", 4),
+        ("injection.i18n.tr.extraction", 1),
+        ("injection.i18n.hi.pivot", 1),
+        ("injection.i18n.hi.pivot", 4),
+        ("injection.i18n.zh.pivot", 1),
+        ("injection.i18n.zh.pivot", 3),
+        ("injection.i18n.ja.pivot", 1),
+        ("injection.i18n.ja.pivot", 3),
+        ("injection.i18n.ko.pivot", 1),
+        ("injection.i18n.ko.pivot", 2),
+        ("injection.heuristic.react-trace", 1),
+        ("injection.heuristic.forged-chat-message", 1),
+        ("injection.heuristic.fake-end-of-data", 1),
+        ("secret.aws.secret-access-key", 1),
+        ("secret.generic.assignment", 1),
+        ("secret.together.legacy-key", 1),
+        ("secret.stability.api-key", 1),
+        ("secret.modal.token-secret", 1),
+        ("secret.exa.api-key", 1),
+        ("secret.neon.api-key", 1),
+        ("secret.github.oauth-client-secret", 1),
+        ("secret.private-key.base64", 1),
+        ("secret.notion.legacy-token", 1),
+        ("secret.airtable.pat", 1),
+        ("secret.dotenv.assignment", 1),
+        ("secret.pgpass", 1),
+    ];
+
+    /// Every match of a rule's regex holds one of its keywords where the gate counts it, so
+    /// that no branch of a regex waits for a keyword of another branch: "Ignoring all
+    /// previous instructions" went unseen while only `ignore` opened the rule.
+    #[test]
+    fn every_match_of_a_rule_holds_one_of_its_keywords() {
+        let fw = Firewall::new().expect("builds");
+        let mut holes = Vec::new();
+        let mut found = Vec::new();
+        for (k, spec) in fw.specs.iter().enumerate() {
+            let Some(src) = &spec.regex else { continue };
+            if spec.keywords.is_empty() {
+                continue;
+            }
+            let hir = crate::matcher::parse_regex(src).expect("parses");
+            let keywords: Vec<String> = spec
+                .keywords
+                .iter()
+                .map(|k| crate::normalize::normalize_str(k))
+                .collect();
+            let branches: Vec<regex_syntax::hir::Hir> = match hir.kind() {
+                regex_syntax::hir::HirKind::Alternation(xs) => xs.clone(),
+                _ => vec![hir.clone()],
+            };
+            for (b, branch) in branches.iter().enumerate() {
+                if keyword_in_every_match(branch, &keywords, fw.words[k]) {
+                    continue;
+                }
+                found.push((spec.id.as_str(), b + 1));
+                if !KNOWN_GATE_HOLES.contains(&(spec.id.as_str(), b + 1)) {
+                    holes.push(format!("{} (branch {}): {branch}", spec.id, b + 1));
+                }
+            }
+        }
+        assert!(
+            holes.is_empty(),
+            "no keyword in every match:\n{}",
+            holes.join("\n")
+        );
+        let fixed: Vec<_> = KNOWN_GATE_HOLES
+            .iter()
+            .filter(|h| !found.contains(h))
+            .collect();
+        assert!(
+            fixed.is_empty(),
+            "fixed, remove from KNOWN_GATE_HOLES: {fixed:?}"
+        );
+    }
+
+    #[test]
+    fn the_gate_check_finds_a_missing_keyword() {
+        let hir = |p: &str| crate::matcher::parse_regex(p).expect("parses");
+        let kw = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let re = hir(r"\b(?:ignore|ignoring)\s+previous\b");
+        assert!(!keyword_in_every_match(&re, &kw(&["ignore"]), 0));
+        assert!(keyword_in_every_match(&re, &kw(&["ignore", "ignoring"]), 0));
+        assert!(keyword_in_every_match(&re, &kw(&["previous"]), 0));
+        // Across collapsed whitespace, case-insensitive letters and an optional byte.
+        assert!(keyword_in_every_match(
+            &hir(r"(?i:aws_?secret)\s+key"),
+            &kw(&["secret key"]),
+            0
+        ));
+        assert!(!keyword_in_every_match(
+            &hir(r"(?i:aws_?secret)"),
+            &kw(&["aws_secret"]),
+            0
+        ));
+        // Word starts: `ai` does not start a word in "brain".
+        let start = crate::matcher::WORD_START;
+        assert!(!keyword_in_every_match(
+            &hir(r"\bbrain\b"),
+            &kw(&["ai"]),
+            start
+        ));
+        assert!(keyword_in_every_match(
+            &hir(r"hey ai\b"),
+            &kw(&["ai"]),
+            start
+        ));
+        // An optional part holds nothing for sure.
+        assert!(!keyword_in_every_match(
+            &hir(r"(?:ignore)?\s*this"),
+            &kw(&["ignore"]),
+            0
+        ));
+    }
+
     #[test]
     fn whole_word_keywords_do_not_gate_inside_longer_words() {
         // `injection.persona.dan` has `whole_words = true`: "standard", "danger" and "aims"

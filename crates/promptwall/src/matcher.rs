@@ -21,7 +21,7 @@ pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
 }
 
 /// A rule's regex parsed, with the length limit and ASCII Perl classes.
-fn parse_regex(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
+pub(crate) fn parse_regex(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
     if pattern.len() > MAX_REGEX_LEN {
         return Err(format!(
             "regex is {} bytes long, more than the limit of {MAX_REGEX_LEN}",
