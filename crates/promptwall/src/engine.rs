@@ -1798,13 +1798,14 @@ mod tests {
                 v
             }
             HirKind::Capture(c) => return fixed_strings(&c.sub),
-            // Whitespace, which the normalised view collapses into one space (or one line
-            // break: keywords span a space only).
+            // An optional part: absent, or one of its strings.
             HirKind::Repetition(r) if r.min == 0 && r.max == Some(1) => {
                 let mut v = fixed_strings(&r.sub)?;
                 v.push(String::new());
                 v
             }
+            // A run of whitespace, which the normalised view collapses into one space (or
+            // one line break: a keyword spans a space only).
             HirKind::Repetition(r) if r.max.is_some_and(|m| m > 1) || r.max.is_none() => {
                 return match fixed_strings(&r.sub) {
                     Some(v) if r.min >= 1 && v.iter().any(|x| x == " ") => Some(vec![" ".into()]),
@@ -1847,6 +1848,8 @@ mod tests {
     fn keyword_in_every_match(h: &regex_syntax::hir::Hir, keywords: &[String], words: u8) -> bool {
         use regex_syntax::hir::HirKind;
         let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        // (A keyword at the start of a string counts as starting a word: what comes before
+        // it is outside the node, and regexes mostly put `\b` there.)
         let holds = |s: &str| {
             keywords.iter().any(|k| {
                 s.match_indices(k.as_str()).any(|(p, _)| {
