@@ -21,7 +21,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use promptwall::{Category, Firewall, Policy};
+use promptwall::Firewall;
 use promptwall_benches::{adversarial, text, Kind};
 
 /// One budget line: a workload, the most reference passes a scan of it may cost (CI fails
@@ -109,8 +109,8 @@ enum Mode {
     Prompt,
     /// As responses, by a firewall with protected texts and a canary.
     Response,
-    /// As prompts, by a firewall whose policy enables only secrets and personal data (what
-    /// a secret scanner does: no derived views to build).
+    /// As prompts, by a firewall whose policy enables only secrets and personal data
+    /// (`benches/policies/secrets-and-pii.toml`: no derived views to build).
     Sensitive,
 }
 
@@ -282,12 +282,13 @@ fn main() {
     }
     let protected = b.build().unwrap_or_else(|e| fail(&e.to_string()));
     protected.canary();
-    let mut policy = Policy::default();
-    for c in Category::ALL {
-        policy.category_mut(c).enabled = matches!(c, Category::Secret | Category::Pii);
-    }
+    // The policy of the peers comparison, next to the budget file.
+    let sensitive_policy = std::path::Path::new(&path)
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("policies/secrets-and-pii.toml");
     let sensitive = Firewall::builder()
-        .policy(policy)
+        .policy_file(&sensitive_policy)
         .build()
         .unwrap_or_else(|e| fail(&e.to_string()));
     let fws = Firewalls {

@@ -1772,31 +1772,18 @@ mod tests {
         const MAX: usize = 256;
         let mut out: Vec<String> = match h.kind() {
             HirKind::Literal(l) => vec![String::from_utf8_lossy(&l.0).to_lowercase()],
-            HirKind::Class(Class::Unicode(c)) => {
-                let mut v = Vec::new();
-                for r in c.ranges() {
-                    for ch in r.start()..=r.end() {
-                        // As the normalised view reads it: `ſ` is an `s`, the Kelvin sign a `k`.
-                        v.push(crate::normalize::normalize_str(&ch.to_string()));
-                        if v.len() > 64 {
-                            return None;
-                        }
-                    }
-                }
-                v
-            }
-            HirKind::Class(Class::Bytes(c)) => {
-                let mut v = Vec::new();
-                for r in c.ranges() {
-                    for b in r.start()..=r.end() {
-                        v.push(char::from(b).to_lowercase().to_string());
-                        if v.len() > 64 {
-                            return None;
-                        }
-                    }
-                }
-                v
-            }
+            // As the normalised view reads each character: `ſ` is an `s`, the Kelvin sign a `k`.
+            HirKind::Class(Class::Unicode(c)) => class_strings(
+                c.ranges().iter().flat_map(|r| r.start()..=r.end()),
+                crate::normalize::normalize_str,
+            )?,
+            HirKind::Class(Class::Bytes(c)) => class_strings(
+                c.ranges()
+                    .iter()
+                    .flat_map(|r| r.start()..=r.end())
+                    .map(char::from),
+                |s| s.to_lowercase(),
+            )?,
             HirKind::Capture(c) => return fixed_strings(&c.sub),
             // An optional part: absent, or one of its strings.
             HirKind::Repetition(r) if r.min == 0 && r.max == Some(1) => {
@@ -1841,6 +1828,22 @@ mod tests {
         out.sort();
         out.dedup();
         Some(out)
+    }
+
+    /// The characters of a class as strings (`read` says how the gate sees each), unless
+    /// there are more than 64.
+    fn class_strings(
+        chars: impl Iterator<Item = char>,
+        read: impl Fn(&str) -> String,
+    ) -> Option<Vec<String>> {
+        let mut v = Vec::new();
+        for ch in chars {
+            if v.len() == 64 {
+                return None;
+            }
+            v.push(read(&ch.to_string()));
+        }
+        Some(v)
     }
 
     /// Whether every match of `h` holds one of `keywords` where the rule's gate counts it

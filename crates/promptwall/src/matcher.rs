@@ -760,9 +760,7 @@ fn starts_word(bytes: &[u8], start: usize) -> bool {
 
 /// Whether `bytes[start..end]` does not continue an ASCII word on either side.
 fn is_whole_word(bytes: &[u8], start: usize, end: usize) -> bool {
-    let left_ok = start == 0 || !is_word_byte(bytes[start]) || !is_word_byte(bytes[start - 1]);
-    let right_ok = end >= bytes.len() || !is_word_byte(bytes[end - 1]) || !is_word_byte(bytes[end]);
-    left_ok && right_ok
+    starts_word(bytes, start) && ends_word(bytes, end)
 }
 
 #[cfg(test)]
