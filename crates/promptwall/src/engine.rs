@@ -1895,70 +1895,27 @@ mod tests {
     }
 
     /// Branches (of a rule's regex's top-level alternation) that [`keyword_in_every_match`]
-    /// cannot show to hold one of the rule's keywords, as (rule id, branch from 1). Some are
-    /// holes in the gate: the branch matches only when a keyword of another branch occurs
-    /// somewhere in the text (`injection.persona.constraint-removal`: "policies";
-    /// `injection.persona.unrestricted-ai`: "evil" and "rogue", which as keywords give three
-    /// benign role-play prompts of the development set a finding). Others are beyond what
-    /// the check reads: a keyword that spans `\W+`, or parts of `\w+` words. Listed so that
-    /// a new one fails the test; remove a line once its branch is fixed.
+    /// cannot show to hold one of the rule's keywords, as (rule id, branch from 1). One is a
+    /// hole in the gate left on purpose: `injection.persona.unrestricted-ai` matches "evil"
+    /// and "rogue" only when a keyword of another part occurs, since as keywords they give
+    /// three benign role-play prompts of the development set a finding. The others are
+    /// beyond what the check reads: a keyword that spans `\W+`, or parts of `\w+` words.
+    /// Listed so that a new one fails the test; remove a line once its branch is fixed.
     const KNOWN_GATE_HOLES: &[(&str, usize)] = &[
         ("injection.extraction.system-prompt", 1),
         ("injection.persona.unrestricted-ai", 1),
         ("injection.jailbreak.policy-evasion", 1),
-        ("injection.jailbreak.never-refuse", 1),
-        ("injection.jailbreak.stay-in-character", 1),
         ("injection.template.role-line", 1),
-        ("injection.persona.constraint-removal", 1),
-        ("injection.extraction.system-prompt-access", 1),
         ("injection.indirect.when-processing", 1),
-        ("injection.indirect.instead-of-task", 1),
-        ("injection.jailbreak.rant-then-comply", 1),
-        ("injection.jailbreak.opposite-persona", 1),
-        ("injection.jailbreak.authority-claim", 1),
-        ("injection.jailbreak.token-smuggling-game", 2),
         ("injection.jailbreak.persona-config", 1),
         ("injection.jailbreak.persona-config", 2),
         ("injection.jailbreak.prompt-placeholder", 1),
-        ("injection.heuristic.adversarial-suffix", 1),
         ("injection.heuristic.adversarial-suffix", 2),
-        ("injection.jailbreak.ai-identity-ban", 1),
-        ("injection.jailbreak.ai-identity-ban", 2),
-        ("injection.jailbreak.ai-identity-ban", 3),
-        ("injection.jailbreak.cutoff-feature", 1),
-        ("injection.jailbreak.anything-goes", 1),
-        ("injection.i18n.es.override", 1),
-        ("injection.i18n.es.pivot", 1),
-        ("injection.i18n.fr.pivot", 1),
         ("injection.i18n.fr.extraction", 1),
-        ("injection.i18n.de.pivot", 1),
-        ("injection.i18n.de.extraction", 1),
-        ("injection.i18n.it.pivot", 1),
-        ("injection.i18n.pt.pivot", 1),
-        ("injection.i18n.pt.extraction", 1),
-        ("injection.i18n.nl.pivot", 1),
-        ("injection.i18n.ru.override", 1),
-        ("injection.i18n.ru.pivot", 1),
-        ("injection.i18n.ru.pivot", 2),
-        ("injection.i18n.ru.pivot", 4),
-        ("injection.i18n.ru.extraction", 1),
-        ("injection.i18n.pl.override", 1),
-        ("injection.i18n.pl.pivot", 1),
-        ("injection.i18n.pl.extraction", 1),
-        ("injection.i18n.tr.pivot", 3),
-        ("injection.i18n.tr.pivot", 4),
         ("injection.i18n.tr.extraction", 1),
-        ("injection.i18n.hi.pivot", 1),
-        ("injection.i18n.hi.pivot", 4),
-        ("injection.i18n.zh.pivot", 1),
-        ("injection.i18n.zh.pivot", 3),
-        ("injection.i18n.ja.pivot", 1),
         ("injection.i18n.ja.pivot", 3),
-        ("injection.i18n.ko.pivot", 1),
         ("injection.i18n.ko.pivot", 2),
         ("injection.heuristic.react-trace", 1),
-        ("injection.heuristic.forged-chat-message", 1),
-        ("injection.heuristic.fake-end-of-data", 1),
         ("secret.aws.secret-access-key", 1),
         ("secret.generic.assignment", 1),
         ("secret.together.legacy-key", 1),
