@@ -75,6 +75,8 @@ struct CompiledRule {
     /// Allow regexes, shared between the rules that give the same one (161 built-in secret
     /// rules give one and the same): compiled once, and warm for all of them.
     allow: Vec<Arc<LazyRegex>>,
+    /// [`Rule::generic`].
+    generic: bool,
 }
 
 /// A prompt firewall: compiled rules and a policy.
@@ -120,6 +122,8 @@ pub struct Firewall {
     group_of: Vec<Option<u32>>,
     /// Rules without keywords: they are always candidates.
     always: Vec<u32>,
+    /// The ids of the generic rules ([`Rule::generic`]).
+    generic: Vec<Arc<str>>,
     policy: Policy,
     packs: Vec<RulePack>,
     default_rules: bool,
@@ -466,6 +470,7 @@ impl Firewall {
                 score: ov.and_then(|o| o.score).unwrap_or(r.score),
                 side: r.side,
                 view: r.view,
+                generic: r.generic,
                 regex,
                 validator: r.validator,
                 entropy: r.entropy,
@@ -558,6 +563,12 @@ impl Firewall {
             .filter(|(_, s)| s.keywords.is_empty())
             .map(|(i, _)| i as u32)
             .collect();
+        let generic = specs
+            .iter()
+            .zip(&rules)
+            .filter(|(s, _)| s.generic)
+            .map(|(_, r)| Arc::clone(&r.id))
+            .collect();
         let metric_ids: Vec<Arc<str>> = rules
             .iter()
             .map(|r| Arc::clone(&r.id))
@@ -611,6 +622,7 @@ impl Firewall {
             groups,
             group_of,
             always,
+            generic,
             policy,
             packs,
             default_rules,
@@ -1238,6 +1250,13 @@ impl Firewall {
             }
             let mut found = 0;
             let mut consider = |start: usize, end: usize, scan: &mut Scan<'_>| {
+                // A generic match that a finding already gives way to (`give_way`) is not
+                // worth its checks: they cost more than the match did.
+                if rule.generic
+                    && self.covered(scan, rule, Self::original_span(scan, start, end, map))
+                {
+                    return true;
+                }
                 if self.accept(scan, rule, &text[start..end]) {
                     found += 1;
                     self.push(scan, rule, start, end, text, map, view);
@@ -1315,21 +1334,7 @@ impl Firewall {
         map: &SpanMap<'_>,
         view: &Cow<'static, str>,
     ) {
-        let (s, e) = map.span(start, end);
-        let original = scan.original;
-        debug_assert!(
-            s <= e
-                && e <= original.len()
-                && original.is_char_boundary(s)
-                && original.is_char_boundary(e),
-            "span {s}..{e} of view {view} is not on char boundaries of the original"
-        );
-        // Never split a character, whatever a view's map says.
-        let s = floor_char_boundary(original, s.min(original.len()));
-        let mut e = e.clamp(s, original.len());
-        while !original.is_char_boundary(e) {
-            e += 1;
-        }
+        let (s, e) = Self::original_span(scan, start, end, map);
         let excerpt = if rule.category.is_sensitive() {
             redact::mask(&text[start..end])
         } else if let Some(host) = (rule.category == Category::Exfiltration)
@@ -1352,6 +1357,45 @@ impl Firewall {
         });
     }
 
+    /// The span of the original text that `start..end` of a view maps to, on whole
+    /// characters.
+    fn original_span(
+        scan: &Scan<'_>,
+        start: usize,
+        end: usize,
+        map: &SpanMap<'_>,
+    ) -> (usize, usize) {
+        let (s, e) = map.span(start, end);
+        let original = scan.original;
+        debug_assert!(
+            s <= e
+                && e <= original.len()
+                && original.is_char_boundary(s)
+                && original.is_char_boundary(e),
+            "span {s}..{e} is not on char boundaries of the original"
+        );
+        // Never split a character, whatever a view's map says.
+        let s = floor_char_boundary(original, s.min(original.len()));
+        let mut e = e.clamp(s, original.len());
+        while !original.is_char_boundary(e) {
+            e += 1;
+        }
+        (s, e)
+    }
+
+    /// Whether a finding of another, specific rule of `rule`'s category covers the span of
+    /// the original text with at least `rule`'s score: a finding of a generic rule there
+    /// gives way to it ([`Self::give_way`]).
+    fn covered(&self, scan: &Scan<'_>, rule: &CompiledRule, (s, e): (usize, usize)) -> bool {
+        scan.findings.iter().any(|o| {
+            o.category == rule.category
+                && o.start <= s
+                && e <= o.end
+                && o.score >= rule.score
+                && !self.generic.iter().any(|g| **g == *o.rule)
+        })
+    }
+
     /// Scores findings and applies the policy.
     fn verdict(
         &self,
@@ -1371,6 +1415,7 @@ impl Firewall {
         // The same rule over the same span, seen in several views, is one finding (the first
         // view's: the normalised one before derived ones).
         findings.dedup_by(|b, a| a.rule == b.rule && a.start == b.start && a.end == b.end);
+        self.give_way(&mut findings);
         let mut seen: Vec<&str> = Vec::new();
         let mut miss = [1.0f64; 6];
         // The same without the findings of limits, whose action is the policy's `on_limit`.
@@ -1414,6 +1459,32 @@ impl Firewall {
             findings,
             findings_omitted: omitted,
         }
+    }
+
+    /// Drops each finding of a generic rule that a finding of another, specific rule of its
+    /// category covers with at least its score: `OPENAI_API_KEY=sk-…` is an OpenAI key, not
+    /// also a generic assignment. Generic findings are few (a few rules, capped per rule), so
+    /// the cost is bounded by them times the findings.
+    fn give_way(&self, findings: &mut Vec<Finding>) {
+        if self.generic.is_empty() {
+            return;
+        }
+        let is_generic = |f: &Finding| self.generic.iter().any(|g| **g == *f.rule);
+        let covered: Vec<bool> = findings
+            .iter()
+            .map(|f| {
+                is_generic(f)
+                    && findings.iter().any(|o| {
+                        o.category == f.category
+                            && o.start <= f.start
+                            && f.end <= o.end
+                            && o.score >= f.score
+                            && !is_generic(o)
+                    })
+            })
+            .collect();
+        let mut covered = covered.into_iter();
+        findings.retain(|_| !covered.next().unwrap_or(false));
     }
 
     /// Runs every rule's examples against this firewall and returns those that fail.
@@ -1899,8 +1970,10 @@ mod tests {
     /// hole in the gate left on purpose: `injection.persona.unrestricted-ai` matches "evil"
     /// and "rogue" only when a keyword of another part occurs, since as keywords they give
     /// three benign role-play prompts of the development set a finding. The others are
-    /// beyond what the check reads: a keyword that spans `\W+`, or parts of `\w+` words.
-    /// Listed so that a new one fails the test; remove a line once its branch is fixed.
+    /// beyond what the check reads: a keyword that spans `\W+`, parts of `\w+` words, a
+    /// class wider than it expands (`SK[0-9a-fA-F]`), or a keyword that starts inside a
+    /// repeated group (`_pass` after `(?:[a-z0-9]+_)+`). Listed so that a new one fails the
+    /// test; remove a line once its branch is fixed.
     const KNOWN_GATE_HOLES: &[(&str, usize)] = &[
         ("injection.extraction.system-prompt", 1),
         ("injection.persona.unrestricted-ai", 1),
@@ -1917,7 +1990,7 @@ mod tests {
         ("injection.i18n.ko.pivot", 2),
         ("injection.heuristic.react-trace", 1),
         ("secret.aws.secret-access-key", 1),
-        ("secret.generic.assignment", 1),
+        ("secret.twilio.api-key-sid", 1),
         ("secret.together.legacy-key", 1),
         ("secret.stability.api-key", 1),
         ("secret.modal.token-secret", 1),
@@ -2063,6 +2136,66 @@ mod tests {
         assert!(fw
             .rules_evaluated("The standard danger of dancing aims at the ranch.")
             .contains(&"injection.persona.dan"));
+    }
+
+    #[test]
+    fn generic_findings_give_way_to_a_specific_rule_on_the_same_secret() {
+        // A generic rule and a specific one that find the same key; `generic` and the
+        // specific rule's score vary.
+        let pack = |generic: bool, specific_score: f64| {
+            crate::RulePack::from_toml(
+                &format!(
+                    r#"
+[[rule]]
+id = "secret.test.generic"
+category = "secret"
+score = 0.7
+generic = {generic}
+keywords = ["key"]
+regex = '(?i)\bkey\s*=\s*(?P<secret>[a-z0-9_]{{20,}})'
+examples.match = ["key = acme_q1oktbgzvamwufux"]
+
+[[rule]]
+id = "secret.test.acme"
+category = "secret"
+score = {specific_score}
+keywords = ["acme_"]
+regex = '\bacme_[a-z0-9]{{16}}\b'
+examples.match = ["acme_q1oktbgzvamwufux"]
+"#
+                ),
+                "test.toml",
+            )
+            .expect("parses")
+        };
+        let rules = |generic: bool, specific_score: f64, text: &str| {
+            let fw = Firewall::builder()
+                .default_rules(false)
+                .rule_pack(pack(generic, specific_score))
+                .build()
+                .expect("builds");
+            let mut ids: Vec<String> = fw
+                .scan(text)
+                .findings
+                .iter()
+                .map(|f| f.rule.to_string())
+                .collect();
+            ids.sort();
+            ids
+        };
+        let both = ["secret.test.acme", "secret.test.generic"];
+        let key = "deploy with key = acme_q1oktbgzvamwufux today";
+        assert_eq!(rules(true, 0.9, key), ["secret.test.acme"]);
+        // Not generic, a weaker specific finding, or a specific finding elsewhere: both stay.
+        assert_eq!(rules(false, 0.9, key), both);
+        assert_eq!(rules(true, 0.5, key), both);
+        let apart = "key = zq1oktbgzvamwufuxzzzz and acme_q1oktbgzvamwufux";
+        assert_eq!(rules(true, 0.9, apart), both);
+        // Alone, the generic finding stays.
+        assert_eq!(
+            rules(true, 0.9, "key = zq1oktbgzvamwufuxzzzz"),
+            ["secret.test.generic"]
+        );
     }
 
     #[test]

@@ -252,6 +252,10 @@ pub struct Rule {
     /// Whether a keyword gates only where it stands as a whole word (`dan` in "dan:" but not
     /// in "danger"): for rules whose every match holds a keyword as a whole word.
     pub whole_words: bool,
+    /// Whether the rule is generic (`secret.generic.assignment`): its finding gives way to
+    /// one of another, specific rule of its category that covers the same text with at least
+    /// its score, so that one secret is explained once, by the rule that names it.
+    pub generic: bool,
     /// The regex. A named group `secret` marks the part that is masked, checked and redacted.
     pub regex: Option<String>,
     /// A checksum the match must pass.
@@ -328,6 +332,8 @@ struct RawRule {
     keywords: Vec<String>,
     #[serde(default)]
     whole_words: bool,
+    #[serde(default)]
+    generic: bool,
     regex: Option<String>,
     validator: Option<Validator>,
     entropy: Option<f64>,
@@ -661,6 +667,7 @@ fn build_rule(r: RawRule, origin: Origin, check_regexes: bool) -> Result<Built, 
         view,
         keywords: r.keywords,
         whole_words: r.whole_words,
+        generic: r.generic,
         regex: r.regex,
         validator: r.validator,
         entropy: r.entropy,
