@@ -442,22 +442,29 @@ impl Firewall {
             }
             let eager = !verified.iter().any(|v| Arc::ptr_eq(v, &r.origin.source));
             eager_sets |= eager && r.regex.is_some();
+            // Rules of the normalised view (and their allow regexes, which read what they
+            // matched there) see the view's whitespace only.
+            let in_view = |src: &'_ str| match r.view {
+                ViewKind::Normalized => crate::matcher::view_whitespace(src).into_owned(),
+                ViewKind::Raw => src.to_owned(),
+            };
             let regex = match &r.regex {
                 Some(src) => Some(
-                    LazyRegex::new(src, eager, r.view == ViewKind::Raw)
+                    LazyRegex::new(&in_view(src), eager, r.view == ViewKind::Raw)
                         .map_err(|m| rule_error(&r.origin, &r.id, format!("bad `regex`: {m}")))?,
                 ),
                 None => None,
             };
             let mut allow = Vec::with_capacity(r.allow.len());
             for a in &r.allow {
-                let re = match allow_regexes.get(a) {
+                let a = in_view(a);
+                let re = match allow_regexes.get(&a) {
                     Some(re) => Arc::clone(re),
                     None => {
-                        let re = Arc::new(LazyRegex::new(a, eager, false).map_err(|m| {
+                        let re = Arc::new(LazyRegex::new(&a, eager, false).map_err(|m| {
                             rule_error(&r.origin, &r.id, format!("bad `allow` regex: {m}"))
                         })?);
-                        allow_regexes.insert(a.clone(), Arc::clone(&re));
+                        allow_regexes.insert(a, Arc::clone(&re));
                         re
                     }
                 };
@@ -542,12 +549,21 @@ impl Firewall {
         let mut group_of = vec![None; specs.len()];
         let mut groups = Vec::with_capacity(shared.len());
         for (g, members) in shared.into_iter().enumerate() {
-            let patterns = members
+            let sources: Vec<String> = members
                 .iter()
                 .map(|&i| {
                     let spec = &specs[i as usize];
-                    (i, spec.regex.as_deref().unwrap_or_default())
+                    let src = spec.regex.as_deref().unwrap_or_default();
+                    match spec.view {
+                        ViewKind::Normalized => crate::matcher::view_whitespace(src).into_owned(),
+                        ViewKind::Raw => src.to_owned(),
+                    }
                 })
+                .collect();
+            let patterns = members
+                .iter()
+                .zip(&sources)
+                .map(|(&i, src)| (i, src.as_str()))
                 .collect();
             let set = SharedSet::new(patterns, eager_sets).map_err(|m| {
                 Error::rule(format!("cannot build a set of rules gated together: {m}"))
@@ -2136,6 +2152,51 @@ mod tests {
         assert!(fw
             .rules_evaluated("The standard danger of dancing aims at the ranch.")
             .contains(&"injection.persona.dan"));
+    }
+
+    #[test]
+    fn rules_of_the_normalised_view_read_any_whitespace_as_their_own() {
+        // The view's `\s` is `[\x20\n]` (`matcher::view_whitespace`): every kind of
+        // whitespace in the text, collapsed there, still matches it, inside and outside a
+        // class, and `\S` still stops at it.
+        let pack = crate::RulePack::from_toml(
+            r#"
+[[rule]]
+id = "injection.test.spaced"
+category = "injection"
+keywords = ["open"]
+regex = '\bopen\s+sesame[\s,]+(?P<span>\S+)\s*$'
+examples.match = ["open sesame, now"]
+"#,
+            "test.toml",
+        )
+        .expect("parses");
+        let fw = Firewall::builder()
+            .default_rules(false)
+            .rule_pack(pack)
+            .build()
+            .expect("builds");
+        let found = |t: &str| {
+            fw.scan(t)
+                .findings
+                .iter()
+                .find(|f| &*f.rule == "injection.test.spaced")
+                .map(|f| t[f.start..f.end].to_string())
+        };
+        for ws in [
+            " ",
+            "\t",
+            "\r\n",
+            "\u{a0}",
+            "\u{2003}",
+            "\u{3000}",
+            " \u{200b}\t",
+        ] {
+            let t = format!("Open{ws}sesame,{ws}now{ws}");
+            assert_eq!(found(&t).as_deref(), Some("now"), "{t:?}");
+        }
+        assert_eq!(found("open sesame\u{2028}now"), Some("now".into()));
+        assert_eq!(found("open sesame now\u{3000}later"), None);
     }
 
     #[test]

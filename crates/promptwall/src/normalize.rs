@@ -1129,6 +1129,36 @@ mod tests {
         assert_eq!(view("plain text").hidden, Hidden::default());
     }
 
+    /// What `matcher::view_whitespace` relies on: rules of this view read `\s` as a space or
+    /// a newline.
+    #[test]
+    fn the_view_holds_no_whitespace_but_single_spaces_and_newlines() {
+        let odd: Vec<char> = (0..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| c.is_whitespace() || (c.is_control() && !c.is_whitespace()))
+            .collect();
+        assert!(odd.len() > 60, "{}", odd.len());
+        for &c in &odd {
+            for text in [
+                format!("a{c}b"),
+                format!("{c}a {c}\n{c}b{c}{c}"),
+                format!("x\u{200b}{c}\u{a0}y"),
+            ] {
+                let v = view(&text).text;
+                let chars: Vec<char> = v.chars().collect();
+                for (i, &w) in chars.iter().enumerate() {
+                    if w.is_whitespace() {
+                        assert!(w == ' ' || w == '\n', "{c:?} left {w:?} in {v:?}");
+                        assert!(
+                            i == 0 || !chars[i - 1].is_whitespace(),
+                            "{c:?}: two in a row in {v:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn whitespace_with_invisibles_collapses() {
         let src = "a \u{200B} \u{3000}b";
