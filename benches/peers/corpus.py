@@ -359,8 +359,14 @@ def planted_generated(rng: random.Random) -> list[dict[str, Any]]:
 
 
 def build() -> list[dict[str, Any]]:
-    rng = random.Random(20251128)
-    rows = benign_generated(rng) + benign_dev() + planted_rules(rng) + planted_generated(rng)
+    # One generator per part: a rule example added or removed changes the planted-rules part
+    # only, not the secrets drawn for planted-generated.
+    rows = (
+        benign_generated(random.Random(20251128))
+        + benign_dev()
+        + planted_rules(random.Random(20251129))
+        + planted_generated(random.Random(20251130))
+    )
     for i, row in enumerate(rows):
         row["id"] = i
     return rows
