@@ -1982,10 +1982,14 @@ mod tests {
     }
 
     /// Branches (of a rule's regex's top-level alternation) that [`keyword_in_every_match`]
-    /// cannot show to hold one of the rule's keywords, as (rule id, branch from 1). One is a
-    /// hole in the gate left on purpose: `injection.persona.unrestricted-ai` matches "evil"
+    /// cannot show to hold one of the rule's keywords, as (rule id, branch from 1). Two are
+    /// holes in the gate left on purpose: `injection.persona.unrestricted-ai` matches "evil"
     /// and "rogue" only when a keyword of another part occurs, since as keywords they give
-    /// three benign role-play prompts of the development set a finding. The others are
+    /// three benign role-play prompts of the development set a finding; and
+    /// `injection.heuristic.fake-end-of-data` opens on fences of one character (`=====`)
+    /// and "end of", not on fences that mix characters (`=-=-=`): gated on the directive
+    /// that ends every match ("instruction"), its regex ran on most prompts with that common
+    /// word, 2 us more for a 1 KB injection prompt. The others are
     /// beyond what the check reads: a keyword that spans `\W+`, parts of `\w+` words, a
     /// class wider than it expands (`SK[0-9a-fA-F]`), or a keyword that starts inside a
     /// repeated group (`_pass` after `(?:[a-z0-9]+_)+`). Listed so that a new one fails the
@@ -1999,7 +2003,8 @@ mod tests {
         ("injection.jailbreak.persona-config", 1),
         ("injection.jailbreak.persona-config", 2),
         ("injection.jailbreak.prompt-placeholder", 1),
-        ("injection.heuristic.adversarial-suffix", 2),
+        ("injection.heuristic.adversarial-suffix", 1),
+        ("injection.heuristic.fake-end-of-data", 1),
         ("injection.i18n.fr.extraction", 1),
         ("injection.i18n.tr.extraction", 1),
         ("injection.i18n.ja.pivot", 3),
