@@ -1558,8 +1558,10 @@ fn mask_sensitive_in_excerpts(text: &str, findings: &mut [Finding]) {
         if overlapping.is_empty() {
             continue;
         }
-        let from_span =
-            f.end <= text.len() && text.is_char_boundary(f.start) && text.is_char_boundary(f.end);
+        let from_span = f.start <= f.end
+            && f.end <= text.len()
+            && text.is_char_boundary(f.start)
+            && text.is_char_boundary(f.end);
         let prefix = from_span
             .then(|| redact::excerpt(&text[f.start..f.end]))
             .and_then(|plain| f.excerpt.strip_suffix(plain.as_str()).map(str::to_string));
