@@ -571,11 +571,10 @@ impl Firewall {
             .filter(|(_, s)| s.keywords.is_empty())
             .map(|(i, _)| i as u32)
             .collect();
-        let generic = specs
+        let generic = rules
             .iter()
-            .zip(&rules)
-            .filter(|(s, _)| s.generic)
-            .map(|(_, r)| Arc::clone(&r.id))
+            .filter(|r| r.generic)
+            .map(|r| Arc::clone(&r.id))
             .collect();
         let metric_ids: Vec<Arc<str>> = rules
             .iter()
@@ -1485,7 +1484,8 @@ impl Firewall {
     /// also a generic assignment. Generic findings are few (a few rules, capped per rule), so
     /// the cost is bounded by them times the findings.
     fn give_way(&self, findings: &mut Vec<Finding>) {
-        if self.generic.is_empty() {
+        // Most verdicts hold no generic finding: nothing to allocate for them.
+        if !findings.iter().any(|f| self.is_generic(&f.rule)) {
             return;
         }
         let covered: Vec<bool> = findings
@@ -1532,7 +1532,6 @@ impl Firewall {
     }
 }
 
-/// The host of the first URL in `s` (lowercase, without user info or port).
 /// Masks, in the excerpts of the other findings, the text of the secret and personal-data
 /// findings they overlap: an injection found by decoding `token=<base32>` must not print the
 /// token that a secret rule found in the same place. An excerpt made from its finding's span
@@ -1603,6 +1602,7 @@ fn source_in_view(view: ViewKind, src: &str) -> String {
     }
 }
 
+/// The host of the first URL in `s` (lowercase, without user info or port).
 fn url_host(s: &str) -> Option<String> {
     let rest = &s[s.find("://")? + 3..];
     let authority = &rest[..rest
@@ -2066,12 +2066,11 @@ mod tests {
     /// `injection.heuristic.fake-end-of-data` opens on fences of one character (`=====`)
     /// and "end of", not on fences that mix characters (`=-=-=`): gated on the directive
     /// that ends every match ("instruction"), its regex ran on most prompts with that common
-    /// word, 2 us more for a 1 KB injection prompt. The others are
-    /// beyond what the check reads: a keyword that spans `\W+` or a raw-view `\s*`
-    /// (`password =`), parts of `\w+` words, a class wider than it expands
-    /// (`SK[0-9a-fA-F]`), or a keyword that spans the turns of a repetition (`! !` in
-    /// `(?:[ \n]!){5,}`). Listed so that a new one fails the test; remove a line once its
-    /// branch is fixed.
+    /// word, 2 us more for a 1 KB injection prompt. The others are beyond what the check
+    /// reads: a keyword that spans `\W+` or a raw-view `\s*` (`password =`), parts of `\w+`
+    /// words, a class wider than it expands (`SK[0-9a-fA-F]`), or a keyword that spans the
+    /// turns of a repetition (`! !` in `(?:[ \n]!){5,}`). Listed so that a new one fails the
+    /// test; remove a line once its branch is fixed.
     const KNOWN_GATE_HOLES: &[(&str, usize)] = &[
         ("injection.extraction.system-prompt", 1),
         ("injection.persona.unrestricted-ai", 1),
