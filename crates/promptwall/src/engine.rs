@@ -100,21 +100,32 @@ pub struct Firewall {
     /// checks. Rules of the raw view alone (secrets and personal data) never run in them, so
     /// a firewall with only those does not derive them. Leak checks add to this per scan.
     derived_readers: bool,
-    /// The automaton of the keywords that are pure ASCII, for views that are pure ASCII
-    /// (where no other keyword can occur). Without the keywords of other scripts, its
+    /// The automaton of the keywords that are pure ASCII, for every view (in a view that is
+    /// pure ASCII no other keyword can occur). Without the keywords of other scripts, its
     /// transition table stays narrow: the many distinct bytes of those keywords would widen
     /// every row of the table that each scan of English text walks byte by byte.
     keywords: KeywordMatcher,
-    /// The automaton of all keywords, for the other views.
-    all_keywords: OnceLock<KeywordMatcher>,
+    /// The automaton of the other keywords, walked after `keywords` over views that are not
+    /// pure ASCII (built on first use; `None` when every keyword is ASCII).
+    ///
+    /// It replaced one automaton of all keywords for those views, which took 11.8 MB (this
+    /// one 1.8 MB, the ASCII one 4.3 MB) and kept the first prompt that is not ASCII waiting
+    /// 15-16 ms for its build (now 3.1-3.3 ms). The peak memory of the peers-corpus stream
+    /// went from 58.8 MB to 48.8, the CLI's over that corpus from 43 MB to 33 (0.12 s to
+    /// 0.10). Two walks cost more than one: the 309 corpus prompts that are not ASCII take
+    /// 14.5 us instead of 14.1-14.2 in the stream (the whole corpus: no change, 6.8-7.0
+    /// against 7.0-7.1), and 1 KB of Chinese or Russian 2.3 us instead of 2.1 warm, with
+    /// the ASCII keywords walked only over the stretches of ASCII in such text
+    /// ([`KeywordMatcher::run_not_ascii`]).
+    non_ascii_keywords: OnceLock<Option<KeywordMatcher>>,
     /// The automaton of the ASCII keywords of rules that apply to responses, for responses
     /// that are pure ASCII: without the many injection keywords (prompt rules) its table is a
     /// third of `keywords`, which a response's walk feels (built on first use).
     response_keywords: OnceLock<Option<KeywordMatcher>>,
     /// The ASCII keywords of rules that apply to responses, to build `response_keywords`.
     response_sources: Vec<(u32, Vec<String>)>,
-    /// Each rule's normalised keywords, kept to build `all_keywords` when first needed
-    /// (empty when every keyword is ASCII: `keywords` then serves all texts).
+    /// Each rule's normalised keywords that are not pure ASCII, kept to build
+    /// `non_ascii_keywords` when first needed (empty when every keyword is ASCII).
     non_ascii_sources: Vec<Vec<String>>,
     /// Sets of rules gated together; see [`SharedSet`].
     groups: Vec<SharedSet>,
@@ -524,8 +535,8 @@ impl Firewall {
                 )
             })
             .collect();
-        // The automaton over every keyword serves texts that are not ASCII; it is about as
-        // costly to build as the ASCII one, and many deployments never need it.
+        // The automaton of the other keywords serves texts that are not ASCII only, and many
+        // deployments never need it: built on first use.
         let any_non_ascii = normalized.iter().flatten().any(|k| !k.is_ascii());
         // Rules with a regex, the same view and the same keywords (or none) share a set.
         let mut by_gate: HashMap<(ViewKind, Vec<String>), Vec<u32>> = HashMap::new();
@@ -618,11 +629,14 @@ impl Firewall {
             keyword_only,
             words,
             keywords,
-            all_keywords: OnceLock::new(),
+            non_ascii_keywords: OnceLock::new(),
             response_keywords: OnceLock::new(),
             response_sources,
             non_ascii_sources: if any_non_ascii {
                 normalized
+                    .into_iter()
+                    .map(|kws| kws.into_iter().filter(|k| !k.is_ascii()).collect())
+                    .collect()
             } else {
                 Vec::new()
             },
@@ -1037,22 +1051,45 @@ impl Firewall {
         let n = self.rules.len();
         let mut gate = vec![false; n];
         let mut hits = Vec::new();
-        let keywords = if !text.is_ascii() {
-            self.all_keywords()
-        } else if scan.side == Side::Response {
+        let ascii = text.is_ascii();
+        // (A response that is not ASCII walks all keywords: as rare as that is, it is not
+        // worth a third automaton.)
+        let keywords = if ascii && scan.side == Side::Response {
             self.response_keywords()
         } else {
             &self.keywords
         };
         let mut opened = Vec::new();
-        keywords.run(
-            text,
-            &mut gate,
-            &mut opened,
-            &self.keyword_only,
-            &self.words,
-            |h| hits.push(h),
-        );
+        if ascii {
+            keywords.run(
+                text,
+                &mut gate,
+                &mut opened,
+                &self.keyword_only,
+                &self.words,
+                |h| hits.push(h),
+            );
+        } else {
+            keywords.run_not_ascii(
+                text,
+                &mut gate,
+                &mut opened,
+                &self.keyword_only,
+                &self.words,
+                |h| hits.push(h),
+            );
+        }
+        // (Only then: the first such text builds it.)
+        if let Some(other) = (!ascii).then(|| self.non_ascii_keywords()).flatten() {
+            other.run_not_ascii(
+                text,
+                &mut gate,
+                &mut opened,
+                &self.keyword_only,
+                &self.words,
+                |h| hits.push(h),
+            );
+        }
         // In text order: the streams of the walk report them interleaved.
         hits.sort_unstable_by_key(|h: &crate::matcher::KeywordHit| (h.start, h.end, h.rule));
         // Counts of keyword-only findings per rule; most texts have none, and a zeroed table
@@ -1180,23 +1217,25 @@ impl Firewall {
         }
     }
 
-    /// The automaton over all keywords, ASCII or not (built on first use).
-    fn all_keywords(&self) -> &KeywordMatcher {
+    /// The automaton of the keywords that are not pure ASCII (built on first use), if
+    /// there are any.
+    fn non_ascii_keywords(&self) -> Option<&KeywordMatcher> {
         if self.non_ascii_sources.is_empty() {
-            return &self.keywords;
+            return None;
         }
-        self.all_keywords.get_or_init(|| {
-            let all = KeywordMatcher::new(
+        let m = self.non_ascii_keywords.get_or_init(|| {
+            let m = KeywordMatcher::new(
                 self.non_ascii_sources
                     .iter()
                     .enumerate()
                     .map(|(i, kws)| (i as u32, kws.clone())),
             );
-            debug_assert!(all.is_ok(), "keyword automaton failed: {all:?}");
-            // Should it ever fail (it cannot for keywords the ASCII automaton took plus a
-            // few thousand more), the ASCII keywords still gate.
-            all.unwrap_or_else(|_| KeywordMatcher::empty())
-        })
+            debug_assert!(m.is_ok(), "keyword automaton failed: {m:?}");
+            // Should it ever fail (it cannot for fewer keywords than the ASCII automaton
+            // took), the ASCII keywords still gate.
+            m.ok()
+        });
+        m.as_ref()
     }
 
     /// The automaton of the ASCII keywords of rules that apply to responses (built on first
@@ -1217,7 +1256,7 @@ impl Firewall {
     /// service that must keep its first requests as fast as the rest calls this once after
     /// building; it takes about as long again as the build.
     pub fn warm_up(&self) {
-        let _ = self.all_keywords();
+        let _ = self.non_ascii_keywords();
         let _ = self.response_keywords();
         crate::protect::warm_up();
         for r in &self.rules {
@@ -2465,19 +2504,26 @@ examples.match = ["skip this", "请跳过", "ignorá"]
         )
         .expect("parses");
         let fw = Firewall::builder().rule_pack(pack).build().expect("builds");
-        for text in [
-            "Please SKIP THIS part",
-            "请跳过这一段",
-            "mixed 跳过 and skip this",
-            "IGNORÁ",
-        ] {
-            let v = fw.scan(text);
-            assert!(
-                v.findings.iter().any(|f| &*f.rule == "injection.test.wide"),
-                "{text}"
-            );
-        }
+        let found = |text: &str| {
+            fw.scan(text)
+                .findings
+                .iter()
+                .filter(|f| &*f.rule == "injection.test.wide")
+                .count()
+        };
+        // ASCII texts walk the ASCII keywords alone: the other automaton waits.
+        assert_eq!(found("Please SKIP THIS part"), 1);
         assert!(fw.scan("nothing to see").findings.is_empty());
+        assert!(
+            fw.non_ascii_keywords.get().is_none(),
+            "built for ASCII text"
+        );
+        // Other texts walk both: each keyword-only hit is a finding of its own.
+        assert_eq!(found("请跳过这一段"), 1);
+        assert!(fw.non_ascii_keywords.get().is_some());
+        assert_eq!(found("mixed 跳过 and skip this"), 2);
+        assert_eq!(found("IGNORÁ, skip this"), 2);
+        assert_eq!(found("ничего, skip this"), 1);
     }
 
     #[test]
@@ -2581,7 +2627,7 @@ mod example_tests {
 
     /// Responses are gated by the automaton of the response rules' keywords alone: every
     /// example of a rule that applies to responses is found by `scan_response` just as by a
-    /// prompt scan (which walks the automaton of all keywords), and in examples of prompt
+    /// prompt scan (which walks the automaton of all ASCII keywords), and in examples of prompt
     /// rules, a response scan finds the same response-rule findings as a prompt scan does.
     #[test]
     fn response_keywords_gate_what_all_keywords_gate() {

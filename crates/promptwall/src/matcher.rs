@@ -1,5 +1,5 @@
-//! The matcher: one Aho-Corasick automaton per view over all rule keywords, and the regexes
-//! it gates.
+//! The matcher: Aho-Corasick automata over the rules' keywords (one of the ASCII keywords,
+//! one of the others), run over each view, and the regexes they gate.
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
@@ -333,6 +333,8 @@ pub(crate) struct KeywordMatcher {
     /// were most of the automaton's matches in real text, each one a stop of the walk; a
     /// search that vectorises finds the first (and any next ones a rule needs).
     singles: Vec<(u8, u8, u32, u32)>,
+    /// Whether every keyword is ASCII ([`Self::run_not_ascii`]).
+    ascii: bool,
 }
 
 /// A keyword occurrence for a rule that has no regex.
@@ -377,6 +379,7 @@ impl KeywordMatcher {
             }
         }
         let keywords = kept;
+        let ascii = keywords.iter().all(|k| k.is_ascii());
         single.sort();
         let mut pattern_rules = Vec::with_capacity(kept_gated.len());
         let mut rule_ids = Vec::new();
@@ -412,17 +415,8 @@ impl KeywordMatcher {
             pattern_rules,
             rule_ids,
             singles,
+            ascii,
         })
-    }
-
-    /// A matcher with no keywords.
-    pub fn empty() -> KeywordMatcher {
-        KeywordMatcher {
-            ac: None,
-            pattern_rules: Vec::new(),
-            rule_ids: Vec::new(),
-            singles: Vec::new(),
-        }
     }
 
     /// Runs the automaton over `text`: sets `gate[rule]` for each rule whose keyword occurs
@@ -434,6 +428,38 @@ impl KeywordMatcher {
     pub fn run(
         &self,
         text: &str,
+        gate: &mut [bool],
+        opened: &mut Vec<u32>,
+        keyword_only: &[bool],
+        words: &[u8],
+        hit: impl FnMut(KeywordHit),
+    ) {
+        self.run_in(text, false, gate, opened, keyword_only, words, hit);
+    }
+
+    /// [`Self::run`] over a text that is not all ASCII. In a text made mostly of other bytes
+    /// (Chinese, Russian), a matcher of ASCII keywords walks only the stretches of ASCII
+    /// bytes (no such keyword spans another byte); in other texts (English with a curly
+    /// quote or an emoji), the stretches are many and long, and the walk of the whole text
+    /// that keeps the processor busiest costs less than one walk for each.
+    pub fn run_not_ascii(
+        &self,
+        text: &str,
+        gate: &mut [bool],
+        opened: &mut Vec<u32>,
+        keyword_only: &[bool],
+        words: &[u8],
+        hit: impl FnMut(KeywordHit),
+    ) {
+        let stretches = self.ascii && 2 * count_not_ascii(text.as_bytes()) >= text.len();
+        self.run_in(text, stretches, gate, opened, keyword_only, words, hit);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_in(
+        &self,
+        text: &str,
+        ascii_stretches: bool,
         gate: &mut [bool],
         opened: &mut Vec<u32>,
         keyword_only: &[bool],
@@ -502,65 +528,171 @@ impl KeywordMatcher {
                 }
             }
         };
-        // The walk is a chain of dependent loads (each state's row depends on the last), so
-        // texts of some length are walked as two or four stretches side by side, which the
-        // processor overlaps (four streams walk 4 KB of English in about half the time of
-        // two). Each stream after the first starts early enough for any keyword that ends in
-        // the stretch it owns to be found there, and reports only matches that end in it.
-        let n = bytes.len();
-        let streams = if n >= 4 * STREAM_MIN {
-            4
-        } else if n >= 2 * STREAM_MIN {
-            2
-        } else {
-            1
-        };
-        let overlap = dfa.max_pattern_len().saturating_sub(1);
-        // Stream j owns the matches that end in (own[j], own[j + 1]].
-        let mut own = [n; 5];
-        let mut pos = [0usize; 4];
-        let mut st = [sid; 4];
-        for j in 0..streams {
-            own[j] = j * n / streams;
-            pos[j] = own[j].saturating_sub(overlap);
-        }
-        own[streams] = n;
-        // Side by side for as long as the shortest stream lasts.
-        let together = (0..streams).map(|j| own[j + 1] - pos[j]).min().unwrap_or(0);
-        let mut walked = 0;
-        while streams > 1 && walked < together {
-            let steps = together - walked;
-            let k = if streams == 4 {
-                let (k, s) = next_special_quad(dfa, bytes, pos, st, steps);
-                st = s;
-                k
-            } else {
-                let (k, a, b) = next_special_pair(dfa, bytes, pos[0], st[0], pos[1], st[1], steps);
-                (st[0], st[1]) = (a, b);
-                k
-            };
-            walked += k;
-            for j in 0..streams {
-                pos[j] += k;
-                if pos[j] > own[j] {
-                    visit(st[j], pos[j]);
+        // Each stretch from the start state: a short one by a plain loop.
+        let mut stretch = |lo: usize, hi: usize| {
+            if hi - lo >= 2 * STREAM_MIN {
+                walk(dfa, bytes, lo, hi, sid, &mut visit);
+                return;
+            }
+            let mut s = sid;
+            for (i, &b) in bytes[lo..hi].iter().enumerate() {
+                s = dfa.next_state(Anchored::No, s, b);
+                if dfa.is_special(s) {
+                    visit(s, lo + i + 1);
                 }
             }
+        };
+        if ascii_stretches {
+            for_each_ascii_stretch(bytes, &mut stretch);
+        } else {
+            stretch(0, bytes.len());
         }
-        // Then each stream alone to the end of what it owns (all of a short text).
+    }
+}
+
+/// How many bytes of `b` are not ASCII (eight at a time: a byte-wise count vectorises badly).
+fn count_not_ascii(b: &[u8]) -> usize {
+    let mut words = b.chunks_exact(8);
+    let mut n = 0;
+    for w in &mut words {
+        let w = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+        n += (w & 0x8080_8080_8080_8080).count_ones() as usize;
+    }
+    n + words.remainder().iter().filter(|&&x| x >= 0x80).count()
+}
+
+/// Calls `f(lo, hi)` for each maximal stretch `bytes[lo..hi]` of two ASCII bytes or more, in
+/// order (a stretch of one byte holds no keyword of two). Found from a bit per byte pair
+/// that is ASCII, 64 at a time, so that a Russian text, whose words are separated by single
+/// spaces, costs a look at each of its few longer stretches and not at every space.
+fn for_each_ascii_stretch(bytes: &[u8], mut f: impl FnMut(usize, usize)) {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Bit k set when byte k of the block at `base` is ASCII (bytes past the end are not).
+    let gather = |w: u64| ((!w & HIGH) >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+    let ascii_bits = |base: usize| -> u64 {
+        let rest = bytes.get(base..).unwrap_or_default();
+        if let Some(block) = rest.first_chunk::<64>() {
+            // The high bit of each byte, gathered eight bytes at a time, byte 0 to bit 0.
+            let mut bits = 0u64;
+            for (k, w) in block.chunks_exact(8).enumerate() {
+                let w = u64::from_le_bytes(w.try_into().unwrap_or([0x80; 8]));
+                bits |= gather(w) << (8 * k);
+            }
+            return bits;
+        }
+        let mut bits = 0u64;
+        for (k, word) in rest.chunks(8).enumerate() {
+            let mut w = [0x80u8; 8];
+            w[..word.len()].copy_from_slice(word);
+            bits |= gather(u64::from_le_bytes(w)) << (8 * k);
+        }
+        bits
+    };
+    let mut start: Option<usize> = None;
+    let mut next = ascii_bits(0);
+    let mut base = 0;
+    while base < bytes.len() {
+        let cur = next;
+        next = ascii_bits(base + 64);
+        // Bit k: bytes k and k + 1 are both ASCII.
+        let mut pairs = cur & ((cur >> 1) | (next << 63));
+        // A stretch still open from the last block ends at the first pair missing.
+        if let Some(s) = start {
+            let run = (!pairs).trailing_zeros();
+            if run == 64 {
+                base += 64;
+                continue;
+            }
+            f(s, base + run as usize + 1);
+            start = None;
+            pairs &= !0u64 << run;
+        }
+        while pairs != 0 {
+            let k = pairs.trailing_zeros();
+            let run = (!(pairs >> k)).trailing_zeros();
+            if k + run >= 64 {
+                start = Some(base + k as usize);
+                break;
+            }
+            f(base + k as usize, base + (k + run) as usize + 1);
+            pairs &= !0u64 << (k + run);
+        }
+        base += 64;
+    }
+    if let Some(s) = start {
+        f(s, bytes.len());
+    }
+}
+
+/// Walks `dfa` from its start state `sid` over `bytes[lo..hi]`, calling `visit(state, end)`
+/// at each special (match) state with the offset just past the byte that reached it.
+///
+/// The walk is a chain of dependent loads (each state's row depends on the last), so
+/// stretches of some length are walked as two or four parts side by side, which the
+/// processor overlaps (four streams walk 4 KB of English in about half the time of two).
+/// Each part after the first starts early enough for any keyword that ends in the part it
+/// owns to be found there, and reports only matches that end in it.
+fn walk(
+    dfa: &DFA,
+    bytes: &[u8],
+    lo: usize,
+    hi: usize,
+    sid: StateID,
+    visit: &mut impl FnMut(StateID, usize),
+) {
+    let n = hi - lo;
+    let streams = if n >= 4 * STREAM_MIN {
+        4
+    } else if n >= 2 * STREAM_MIN {
+        2
+    } else {
+        1
+    };
+    let overlap = dfa.max_pattern_len().saturating_sub(1);
+    // Stream j owns the matches that end in (own[j], own[j + 1]].
+    let mut own = [hi; 5];
+    let mut pos = [lo; 4];
+    let mut st = [sid; 4];
+    for j in 0..streams {
+        own[j] = lo + j * n / streams;
+        pos[j] = own[j].saturating_sub(overlap).max(lo);
+    }
+    own[streams] = hi;
+    // Side by side for as long as the shortest stream lasts.
+    let together = (0..streams).map(|j| own[j + 1] - pos[j]).min().unwrap_or(0);
+    let mut walked = 0;
+    while streams > 1 && walked < together {
+        let steps = together - walked;
+        let k = if streams == 4 {
+            let (k, s) = next_special_quad(dfa, bytes, pos, st, steps);
+            st = s;
+            k
+        } else {
+            let (k, a, b) = next_special_pair(dfa, bytes, pos[0], st[0], pos[1], st[1], steps);
+            (st[0], st[1]) = (a, b);
+            k
+        };
+        walked += k;
         for j in 0..streams {
-            let (mut at, mut sid) = (pos[j], st[j]);
-            let mine = &bytes[..own[j + 1]];
-            loop {
-                let end;
-                (end, sid) = next_special(dfa, mine, at, sid);
-                if end > mine.len() {
-                    break;
-                }
-                at = end;
-                if end > own[j] {
-                    visit(sid, end);
-                }
+            pos[j] += k;
+            if pos[j] > own[j] {
+                visit(st[j], pos[j]);
+            }
+        }
+    }
+    // Then each stream alone to the end of what it owns (all of a short stretch).
+    for j in 0..streams {
+        let (mut at, mut sid) = (pos[j], st[j]);
+        let mine = &bytes[..own[j + 1]];
+        loop {
+            let end;
+            (end, sid) = next_special(dfa, mine, at, sid);
+            if end > mine.len() {
+                break;
+            }
+            at = end;
+            if end > own[j] {
+                visit(sid, end);
             }
         }
     }
@@ -941,6 +1073,103 @@ mod tests {
                 alphabet[(*x % alphabet.len() as u64) as usize]
             })
             .collect()
+    }
+
+    /// The stretches of two ASCII bytes or more, and the count of other bytes, are those a
+    /// byte-by-byte reading finds, at every length around the 64-byte blocks.
+    #[test]
+    fn ascii_stretches_and_other_bytes_are_found() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for alphabet in [
+            &['a', 'b', ' ', 'й', '中'][..],
+            &['a', 'я'],
+            &['я', 'a', 'я', 'я'],
+        ] {
+            for len in (0..300).chain([1000, 4096]) {
+                let text = random_text(&mut x, alphabet, len);
+                let b = text.as_bytes();
+                let mut want = Vec::new();
+                let mut i = 0;
+                while i < b.len() {
+                    let j = (i..b.len()).find(|&k| !b[k].is_ascii()).unwrap_or(b.len());
+                    if j - i >= 2 {
+                        want.push((i, j));
+                    }
+                    i = j + 1;
+                }
+                let mut got = Vec::new();
+                for_each_ascii_stretch(b, |lo, hi| got.push((lo, hi)));
+                assert_eq!(got, want, "{text:?}");
+                let other = b.iter().filter(|&&c| c >= 0x80).count();
+                assert_eq!(count_not_ascii(b), other, "{text:?}");
+            }
+        }
+    }
+
+    /// Over texts that are not ASCII, an ASCII matcher finds the same by walking the
+    /// stretches of ASCII (texts made mostly of other bytes) or the whole text (the others)
+    /// as [`KeywordMatcher::run`] does, and a matcher of keywords of other scripts the same
+    /// as a plain overlapping search.
+    #[test]
+    fn texts_that_are_not_ascii_gate_as_a_plain_search_says() {
+        let keywords = [
+            "ab", "b a", "ba", "a\nb", "aaaaaaaa", "bb", "яa", "a я", "中a",
+        ];
+        let rules: Vec<(u32, Vec<String>)> = keywords
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (i as u32, vec![k.to_string()]))
+            .collect();
+        let ascii = KeywordMatcher::new(
+            rules
+                .iter()
+                .map(|(i, k)| (*i, k.iter().filter(|k| k.is_ascii()).cloned().collect())),
+        )
+        .expect("builds");
+        let other = KeywordMatcher::new(
+            rules
+                .iter()
+                .map(|(i, k)| (*i, k.iter().filter(|k| !k.is_ascii()).cloned().collect())),
+        )
+        .expect("builds");
+        let all: Vec<String> = rules.iter().flat_map(|r| r.1.clone()).collect();
+        let ac = aho_corasick::AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&all)
+            .expect("builds");
+        let n = keywords.len();
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        // Mostly other bytes (stretches), and mostly ASCII (the whole text).
+        for alphabet in [
+            &['a', 'b', ' ', '\n', 'я', '中', 'я', '中'][..],
+            &['a', 'b', ' ', 'я'],
+        ] {
+            for len in (1..400).chain([1000, 5000]) {
+                let text = random_text(&mut x, alphabet, len);
+                if text.is_ascii() {
+                    continue;
+                }
+                let (mut hits, mut gate, mut opened) = (Vec::new(), vec![false; n], Vec::new());
+                for m in [&ascii, &other] {
+                    m.run_not_ascii(
+                        &text,
+                        &mut gate,
+                        &mut opened,
+                        &vec![true; n],
+                        &vec![0; n],
+                        |h| hits.push((h.rule, h.start, h.end)),
+                    );
+                }
+                let mut want: Vec<(u32, usize, usize)> = ac
+                    .find_overlapping_iter(&text)
+                    .filter(|h| is_whole_word(text.as_bytes(), h.start(), h.end()))
+                    .map(|h| (h.pattern().as_u32(), h.start(), h.end()))
+                    .collect();
+                hits.sort_unstable();
+                want.sort_unstable();
+                assert_eq!(hits, want, "{text:?}");
+            }
+        }
     }
 
     /// The walk in two and four streams finds what one overlapping pass of the library's
