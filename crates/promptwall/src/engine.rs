@@ -1116,8 +1116,11 @@ impl Firewall {
                 opened.push(r);
             }
         }
-        // Rules run in the order of their index, whatever order their keywords came in.
-        opened.sort_unstable();
+        // Rules run in the order of their index, whatever order their keywords came in, and
+        // generic rules after the others: a match that a specific rule's finding already
+        // covers then skips its checks (`run_regexes`), where it would have been checked,
+        // excerpted and dropped by `give_way`.
+        opened.sort_unstable_by_key(|&r| (self.rules[r as usize].generic, r));
         let mut group_result: Vec<Option<Vec<bool>>> = vec![None; self.groups.len()];
         let raw_view = raw.map(|r| (ViewKind::Raw, r, &SpanMap::Identity, Cow::Borrowed("raw")));
         let views = raw_view
@@ -2401,6 +2404,20 @@ examples.match = ["acme_q1oktbgzvamwufux"]
             rules(true, 0.9, "key = zq1oktbgzvamwufuxzzzz"),
             ["secret.test.generic"]
         );
+        // Generic rules run after the others, so that the matches a specific finding covers
+        // do not use up the generic rule's findings (MAX_FINDINGS_PER_RULE) before a key
+        // that only it finds.
+        let many = format!(
+            "{} and key = zq1oktbgzvamwufuxzzzz",
+            vec!["key = acme_q1oktbgzvamwufux"; MAX_FINDINGS_PER_RULE].join(", ")
+        );
+        let found = rules(true, 0.9, &many);
+        assert_eq!(
+            found.iter().filter(|r| *r == "secret.test.generic").count(),
+            1,
+            "{found:?}"
+        );
+        assert_eq!(found.len(), MAX_FINDINGS_PER_RULE + 1);
     }
 
     #[test]
