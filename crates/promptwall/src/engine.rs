@@ -114,7 +114,7 @@ pub struct Firewall {
     /// went from 58.8 MB to 48.8, the CLI's over that corpus from 43 MB to 33 (0.12 s to
     /// 0.10). Two walks cost more than one: the 309 corpus prompts that are not ASCII take
     /// 14.5 us instead of 14.1-14.2 in the stream (the whole corpus: no change, 6.8-7.0
-    /// against 7.0-7.1), and 1 KB of Chinese or Russian 2.3 us instead of 2.1 warm, with
+    /// against 7.0-7.1), and 1 KB of Chinese or Russian 2.2-2.3 us instead of 2.1 warm, with
     /// the ASCII keywords walked only over the stretches of ASCII in such text
     /// ([`KeywordMatcher::run_not_ascii`]).
     non_ascii_keywords: OnceLock<Option<KeywordMatcher>>,
