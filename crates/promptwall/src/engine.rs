@@ -1060,35 +1060,18 @@ impl Firewall {
             &self.keywords
         };
         let mut opened = Vec::new();
-        if ascii {
-            keywords.run(
-                text,
-                &mut gate,
-                &mut opened,
-                &self.keyword_only,
-                &self.words,
-                |h| hits.push(h),
-            );
-        } else {
-            keywords.run_not_ascii(
-                text,
-                &mut gate,
-                &mut opened,
-                &self.keyword_only,
-                &self.words,
-                |h| hits.push(h),
-            );
-        }
-        // (Only then: the first such text builds it.)
+        let mut walk = |m: &KeywordMatcher| {
+            let (gate, opened, hit) = (&mut gate, &mut opened, |h| hits.push(h));
+            if ascii {
+                m.run(text, gate, opened, &self.keyword_only, &self.words, hit);
+            } else {
+                m.run_not_ascii(text, gate, opened, &self.keyword_only, &self.words, hit);
+            }
+        };
+        walk(keywords);
+        // (Only for such text: the first one builds it.)
         if let Some(other) = (!ascii).then(|| self.non_ascii_keywords()).flatten() {
-            other.run_not_ascii(
-                text,
-                &mut gate,
-                &mut opened,
-                &self.keyword_only,
-                &self.words,
-                |h| hits.push(h),
-            );
+            walk(other);
         }
         // In text order: the streams of the walk report them interleaved.
         hits.sort_unstable_by_key(|h: &crate::matcher::KeywordHit| (h.start, h.end, h.rule));

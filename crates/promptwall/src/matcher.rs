@@ -1083,6 +1083,18 @@ mod tests {
             .collect()
     }
 
+    /// The whole-word occurrences of `ac`'s keywords in `text`, as (keyword, start, end), in
+    /// order: what keyword-only rules report.
+    fn whole_word_hits(ac: &aho_corasick::AhoCorasick, text: &str) -> Vec<(u32, usize, usize)> {
+        let mut hits: Vec<(u32, usize, usize)> = ac
+            .find_overlapping_iter(text)
+            .filter(|h| is_whole_word(text.as_bytes(), h.start(), h.end()))
+            .map(|h| (h.pattern().as_u32(), h.start(), h.end()))
+            .collect();
+        hits.sort_unstable();
+        hits
+    }
+
     /// The stretches of two ASCII bytes or more, and the count of other bytes, are those a
     /// byte-by-byte reading finds, at every length around the 64-byte blocks.
     #[test]
@@ -1170,14 +1182,8 @@ mod tests {
                         |h| hits.push((h.rule, h.start, h.end)),
                     );
                 }
-                let mut want: Vec<(u32, usize, usize)> = ac
-                    .find_overlapping_iter(&text)
-                    .filter(|h| is_whole_word(text.as_bytes(), h.start(), h.end()))
-                    .map(|h| (h.pattern().as_u32(), h.start(), h.end()))
-                    .collect();
                 hits.sort_unstable();
-                want.sort_unstable();
-                assert_eq!(hits, want, "{text:?}");
+                assert_eq!(hits, whole_word_hits(&ac, &text), "{text:?}");
             }
         }
     }
@@ -1222,14 +1228,8 @@ mod tests {
                 &vec![0; rules],
                 |h| hits.push((h.rule, h.start, h.end)),
             );
-            let mut want: Vec<(u32, usize, usize)> = ac
-                .find_overlapping_iter(&text)
-                .filter(|h| is_whole_word(text.as_bytes(), h.start(), h.end()))
-                .map(|h| (h.pattern().as_u32(), h.start(), h.end()))
-                .collect();
             hits.sort_unstable();
-            want.sort_unstable();
-            assert_eq!(hits, want, "length {len}");
+            assert_eq!(hits, whole_word_hits(&ac, &text), "length {len}");
             // Gated rules open exactly when their keyword occurs.
             let mut gate = vec![false; rules];
             let mut opened = Vec::new();
