@@ -1240,7 +1240,7 @@ impl Firewall {
     /// Compiles now what the engine otherwise compiles on first use (the built-in rules'
     /// regexes, the automaton for non-ASCII text), so that no later scan pays for it. A
     /// service that must keep its first requests as fast as the rest calls this once after
-    /// building; it takes about as long again as the build.
+    /// building; with the built-in packs it takes about 0.1 s, several times the build.
     pub fn warm_up(&self) {
         let _ = self.non_ascii_keywords();
         let _ = self.response_keywords();

@@ -237,7 +237,7 @@ class Firewall:
     def warm_up(self) -> None:
         """Compile now what the firewall otherwise compiles on first use (the built-in rules'
         regexes, the automaton for non-ASCII text), so that no later scan pays for it: call it
-        once after building, before serving. Takes a few hundred milliseconds."""
+        once after building, before serving. With the built-in packs it takes about 0.1 s."""
 
     @property
     def rules(self) -> list[str]:
