@@ -532,24 +532,10 @@ impl KeywordMatcher {
                 }
             }
         };
-        // Each stretch from the start state: a short one by a plain loop.
-        let mut stretch = |lo: usize, hi: usize| {
-            if hi - lo >= 2 * STREAM_MIN {
-                walk(dfa, bytes, lo, hi, sid, &mut visit);
-                return;
-            }
-            let mut s = sid;
-            for (i, &b) in bytes[lo..hi].iter().enumerate() {
-                s = dfa.next_state(Anchored::No, s, b);
-                if dfa.is_special(s) {
-                    visit(s, lo + i + 1);
-                }
-            }
-        };
         if ascii_stretches {
-            for_each_ascii_stretch(bytes, &mut stretch);
+            for_each_ascii_stretch(bytes, |lo, hi| walk(dfa, bytes, lo, hi, sid, &mut visit));
         } else {
-            stretch(0, bytes.len());
+            walk(dfa, bytes, 0, bytes.len(), sid, &mut visit);
         }
     }
 }
