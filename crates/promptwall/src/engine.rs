@@ -116,7 +116,7 @@ pub struct Firewall {
     /// 14.5 us instead of 14.1-14.2 in the stream (the whole corpus: no change, 6.8-7.0
     /// against 7.0-7.1), and 1 KB of Chinese or Russian 2.2-2.3 us instead of 2.1 warm, with
     /// the ASCII keywords walked only over the stretches of ASCII in such text
-    /// ([`KeywordMatcher::run_not_ascii`]).
+    /// ([`KeywordMatcher::run`]).
     non_ascii_keywords: OnceLock<Option<KeywordMatcher>>,
     /// The automaton of the ASCII keywords of rules that apply to responses, for responses
     /// that are pure ASCII: without the many injection keywords (prompt rules) its table is a
@@ -1061,12 +1061,9 @@ impl Firewall {
         };
         let mut opened = Vec::new();
         let mut walk = |m: &KeywordMatcher| {
-            let (gate, opened, hit) = (&mut gate, &mut opened, |h| hits.push(h));
-            if ascii {
-                m.run(text, gate, opened, &self.keyword_only, &self.words, hit);
-            } else {
-                m.run_not_ascii(text, gate, opened, &self.keyword_only, &self.words, hit);
-            }
+            let hit = |h| hits.push(h);
+            let (kw, words) = (&self.keyword_only, &self.words);
+            m.run(text, ascii, &mut gate, &mut opened, kw, words, hit);
         };
         walk(keywords);
         // (Only for such text: the first one builds it.)

@@ -333,7 +333,7 @@ pub(crate) struct KeywordMatcher {
     /// were most of the automaton's matches in real text, each one a stop of the walk; a
     /// search that vectorises finds the first (and any next ones a rule needs).
     singles: Vec<(u8, u8, u32, u32)>,
-    /// Whether every keyword is ASCII ([`Self::run_not_ascii`]).
+    /// Whether every keyword is ASCII ([`Self::run`]).
     ascii: bool,
 }
 
@@ -425,45 +425,20 @@ impl KeywordMatcher {
     /// [`WORD_END`] flags: with the first, a keyword counts only where it starts a word
     /// (`stan` gates in "stan is", not in "understand"); with both, only where it is a whole
     /// word (not in "standard").
+    ///
+    /// `ascii` says whether the caller knows `text` to be all ASCII: then (or with a matcher
+    /// of other keywords) the whole text is walked. A choice of speed only, every walk finds
+    /// the same. Over other text made mostly of other bytes (Chinese, Russian: three quarters
+    /// of the first [`HEAD`] bytes), a matcher of ASCII keywords walks only the stretches of
+    /// ASCII bytes (no such keyword spans another byte). In other texts (English with a curly
+    /// quote, an emoji or look-alike letters) the stretches are many, and the walk of the
+    /// whole text that keeps the processor busiest costs less than one walk for each: English
+    /// with Cyrillic look-alikes for half its letters took 30% longer by stretches.
+    #[allow(clippy::too_many_arguments)]
     pub fn run(
         &self,
         text: &str,
-        gate: &mut [bool],
-        opened: &mut Vec<u32>,
-        keyword_only: &[bool],
-        words: &[u8],
-        hit: impl FnMut(KeywordHit),
-    ) {
-        self.run_in(text, false, gate, opened, keyword_only, words, hit);
-    }
-
-    /// [`Self::run`] over a text that is not all ASCII. In a text made mostly of other bytes
-    /// (Chinese, Russian: three quarters of the first [`HEAD`] bytes), a matcher of ASCII
-    /// keywords walks only the stretches of ASCII bytes (no such keyword spans another
-    /// byte). In other texts (English with a curly quote, an emoji or look-alike letters)
-    /// the stretches are many, and the walk of the whole text that keeps the processor
-    /// busiest costs less than one walk for each: English with Cyrillic look-alikes for
-    /// half its letters took 30% longer by stretches.
-    pub fn run_not_ascii(
-        &self,
-        text: &str,
-        gate: &mut [bool],
-        opened: &mut Vec<u32>,
-        keyword_only: &[bool],
-        words: &[u8],
-        hit: impl FnMut(KeywordHit),
-    ) {
-        // Told from the text's first bytes: a choice of speed only, both walks find the same.
-        let head = &text.as_bytes()[..text.len().min(HEAD)];
-        let stretches = self.ascii && 4 * count_not_ascii(head) >= 3 * head.len();
-        self.run_in(text, stretches, gate, opened, keyword_only, words, hit);
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn run_in(
-        &self,
-        text: &str,
-        ascii_stretches: bool,
+        ascii: bool,
         gate: &mut [bool],
         opened: &mut Vec<u32>,
         keyword_only: &[bool],
@@ -471,6 +446,8 @@ impl KeywordMatcher {
         mut hit: impl FnMut(KeywordHit),
     ) {
         let bytes = text.as_bytes();
+        let head = &bytes[..bytes.len().min(HEAD)];
+        let ascii_stretches = !ascii && self.ascii && 4 * count_not_ascii(head) >= 3 * head.len();
         for &(lo, hi, off, len) in &self.singles {
             let rules = &self.rule_ids[off as usize..(off + len) as usize];
             let mut at = 0;
@@ -540,7 +517,7 @@ impl KeywordMatcher {
     }
 }
 
-/// How many first bytes of a text [`KeywordMatcher::run_not_ascii`] reads to tell what it is
+/// How many first bytes of a text [`KeywordMatcher::run`] reads to tell what it is
 /// made of (counting all of 100 KB cost 10% of a scan of that text).
 const HEAD: usize = 256;
 
@@ -1159,8 +1136,9 @@ mod tests {
                 }
                 let (mut hits, mut gate, mut opened) = (Vec::new(), vec![false; n], Vec::new());
                 for m in [&ascii, &other] {
-                    m.run_not_ascii(
+                    m.run(
                         &text,
+                        false,
                         &mut gate,
                         &mut opened,
                         &vec![true; n],
@@ -1208,6 +1186,7 @@ mod tests {
             let mut gate = vec![false; rules];
             m.run(
                 &text,
+                true,
                 &mut gate,
                 &mut Vec::new(),
                 &vec![true; rules],
@@ -1221,6 +1200,7 @@ mod tests {
             let mut opened = Vec::new();
             m.run(
                 &text,
+                true,
                 &mut gate,
                 &mut opened,
                 &vec![false; rules],
@@ -1266,9 +1246,15 @@ mod tests {
             let bytes = text.as_bytes();
             let (mut gate, mut opened, mut hits) =
                 (vec![false; rules.len()], Vec::new(), Vec::new());
-            m.run(&text, &mut gate, &mut opened, keyword_only, words, |h| {
-                hits.push((h.rule, h.start, h.end))
-            });
+            m.run(
+                &text,
+                true,
+                &mut gate,
+                &mut opened,
+                keyword_only,
+                words,
+                |h| hits.push((h.rule, h.start, h.end)),
+            );
             let (mut want_open, mut want_hits) = (Vec::new(), Vec::new());
             for h in ac.find_overlapping_iter(&text) {
                 for (r, ks) in rules.iter().enumerate() {
@@ -1377,6 +1363,7 @@ mod tests {
         let mut hits = Vec::new();
         m.run(
             "dance, dan, ignore",
+            true,
             &mut gate,
             &mut Vec::new(),
             &[false, true],
@@ -1389,6 +1376,7 @@ mod tests {
         let mut gate = vec![false; 2];
         m.run(
             "xignore",
+            true,
             &mut gate,
             &mut Vec::new(),
             &[false, false],
@@ -1399,6 +1387,7 @@ mod tests {
         let mut gate = vec![false; 2];
         m.run(
             "xignore",
+            true,
             &mut gate,
             &mut Vec::new(),
             &[false, false],
@@ -1413,6 +1402,7 @@ mod tests {
         let mut gate = vec![false; 2];
         m.run(
             "ignored",
+            true,
             &mut gate,
             &mut Vec::new(),
             &[false, false],
@@ -1429,6 +1419,7 @@ mod tests {
             let mut gate = vec![false; 2];
             m.run(
                 text,
+                true,
                 &mut gate,
                 &mut Vec::new(),
                 &[false, false],
