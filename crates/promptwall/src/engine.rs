@@ -147,6 +147,82 @@ pub struct Firewall {
     model: Option<&'static crate::model::Model>,
 }
 
+/// Buffers a scan reuses from the scan before it on the same thread, so that a scan of a
+/// text that needs no derived view allocates for nothing but its verdict.
+#[derive(Debug, Default)]
+struct Scratch {
+    /// The normalised view.
+    norm: Normalized,
+    /// What [`Firewall::scan_view`] works with, reused from view to view.
+    view: ViewScratch,
+}
+
+/// The largest buffers (in bytes) a thread keeps between scans: those of a larger text are
+/// freed after its scan.
+const MAX_KEPT_SCRATCH: usize = 1 << 20;
+
+impl Scratch {
+    /// Frees the buffers if a large text grew them past [`MAX_KEPT_SCRATCH`].
+    fn trim(&mut self) {
+        if self.norm.heap_bytes() + self.view.heap_bytes() > MAX_KEPT_SCRATCH {
+            *self = Scratch::default();
+        }
+    }
+}
+
+/// [`Firewall::scan_view`]'s working state for one view.
+#[derive(Debug, Default)]
+struct ViewScratch {
+    /// For each rule, whether a keyword (or its having none) opened it.
+    gate: Vec<bool>,
+    /// The rules opened, in the order they opened.
+    opened: Vec<u32>,
+    /// Keyword occurrences for rules without a regex.
+    hits: Vec<crate::matcher::KeywordHit>,
+    /// Findings per keyword-only rule (sized only when there are hits).
+    counts: Vec<usize>,
+    /// For each shared set, whether it has searched the view.
+    group_done: Vec<bool>,
+    /// For each rule of a shared set that has searched the view, whether it matched there.
+    set_match: Vec<bool>,
+    /// The rules whose regexes run over one view.
+    rules: Vec<u32>,
+    /// A regex's capture slots, for the rules with a `secret` or `span` group.
+    slots: Vec<Option<regex_automata::util::primitives::NonMaxUsize>>,
+}
+
+impl ViewScratch {
+    /// Cleared for a view, for `rules` rules and `groups` shared sets.
+    fn reset(&mut self, rules: usize, groups: usize) {
+        self.gate.clear();
+        self.gate.resize(rules, false);
+        self.opened.clear();
+        self.hits.clear();
+        self.counts.clear();
+        self.group_done.clear();
+        self.group_done.resize(groups, false);
+        self.set_match.clear();
+        self.set_match.resize(rules, false);
+        self.rules.clear();
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.gate.capacity()
+            + 4 * self.opened.capacity()
+            + std::mem::size_of::<crate::matcher::KeywordHit>() * self.hits.capacity()
+            + std::mem::size_of::<usize>() * self.counts.capacity()
+            + self.group_done.capacity()
+            + self.set_match.capacity()
+            + 4 * self.rules.capacity()
+            + std::mem::size_of::<usize>() * self.slots.capacity()
+    }
+}
+
+thread_local! {
+    /// Each thread's scan buffers, kept between scans.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
 /// Builds a [`Firewall`] from rule packs and a policy.
 #[derive(Debug, Clone)]
 pub struct FirewallBuilder {
@@ -849,27 +925,54 @@ impl Firewall {
         if self.rules.is_empty() && !(scan.side == Side::Response && self.leak_checks_on()) {
             return;
         }
-        let mut norm = Normalized::default();
-        norm.build(scanned);
-        self.collect_views(scan, scanned, &norm);
-        // The learned scorer, once the rules have run: only on a text in which they found
-        // some injection evidence, however weak. Without any, the model's features carry no
-        // signal that holds across sources (docs/model.md), and most prompts skip its pass.
+        let mut run = |scratch: &mut Scratch| {
+            let Scratch { norm, view } = scratch;
+            norm.build(scanned);
+            self.collect_views(scan, scanned, norm, view);
+            self.score_with_model(scan, norm);
+        };
+        // The thread's buffers, unless a scan on this thread is using them already (or the
+        // thread is ending): then buffers of this scan's own.
+        let reused = SCRATCH.try_with(|cell| {
+            let Ok(mut scratch) = cell.try_borrow_mut() else {
+                return false;
+            };
+            run(&mut scratch);
+            scratch.trim();
+            true
+        });
+        if !matches!(reused, Ok(true)) {
+            run(&mut Scratch::default());
+        }
+    }
+
+    /// The learned scorer's finding, once the rules have run: only on a text in which they
+    /// found some injection evidence, however weak.
+    fn score_with_model(&self, scan: &mut Scan<'_>, norm: &Normalized) {
+        // Without any, its features carry no signal that holds across sources
+        // (docs/model.md), and most prompts skip its pass.
         if let Some(model) = self.model.filter(|_| scan.score_model) {
             if scan
                 .findings
                 .iter()
                 .any(|f| f.category == Category::Injection)
             {
-                self.model_finding(model, &norm, &mut scan.findings, scan.original);
+                self.model_finding(model, norm, &mut scan.findings, scan.original);
             }
         }
     }
 
     /// [`Self::collect`] once the normalised view is built: its rules, then the derived views.
-    fn collect_views(&self, scan: &mut Scan<'_>, scanned: &str, norm: &Normalized) {
+    fn collect_views(
+        &self,
+        scan: &mut Scan<'_>,
+        scanned: &str,
+        norm: &Normalized,
+        vs: &mut ViewScratch,
+    ) {
         self.scan_view(
             scan,
+            vs,
             &norm.text,
             &SpanMap::Offsets(&norm.map),
             Cow::Borrowed("normalized"),
@@ -907,6 +1010,7 @@ impl Firewall {
                 let name = d.name.clone();
                 self.scan_view(
                     scan,
+                    vs,
                     &d.norm.text,
                     &SpanMap::Derived(&d, &norm.map),
                     name,
@@ -1040,17 +1144,28 @@ impl Firewall {
 
     /// Runs the keyword automaton over one normalised view, then the gated rules: those of
     /// the raw view over `raw` (when given), those of the normalised view over `text`.
+    #[allow(clippy::too_many_arguments)]
     fn scan_view(
         &self,
         scan: &mut Scan<'_>,
+        vs: &mut ViewScratch,
         text: &str,
         map: &SpanMap<'_>,
         name: Cow<'static, str>,
         raw: Option<&str>,
     ) {
         let n = self.rules.len();
-        let mut gate = vec![false; n];
-        let mut hits = Vec::new();
+        vs.reset(n, self.groups.len());
+        let ViewScratch {
+            gate,
+            opened,
+            hits,
+            counts,
+            group_done,
+            set_match,
+            rules,
+            slots,
+        } = vs;
         let ascii = text.is_ascii();
         // (A response that is not ASCII walks all keywords: as rare as that is, it is not
         // worth a third automaton.)
@@ -1059,11 +1174,10 @@ impl Firewall {
         } else {
             &self.keywords
         };
-        let mut opened = Vec::new();
         let mut walk = |m: &KeywordMatcher| {
             let hit = |h| hits.push(h);
             let (kw, words) = (&self.keyword_only, &self.words);
-            m.run(text, ascii, &mut gate, &mut opened, kw, words, hit);
+            m.run(text, ascii, gate, opened, kw, words, hit);
         };
         walk(keywords);
         // (Only for such text: the first one builds it.)
@@ -1074,12 +1188,10 @@ impl Firewall {
         hits.sort_unstable_by_key(|h: &crate::matcher::KeywordHit| (h.start, h.end, h.rule));
         // Counts of keyword-only findings per rule; most texts have none, and a zeroed table
         // per view and scan is not free once there are a few hundred rules.
-        let mut counts = if hits.is_empty() {
-            Vec::new()
-        } else {
-            vec![0usize; n]
-        };
-        for h in hits {
+        if !hits.is_empty() {
+            counts.resize(n, 0);
+        }
+        for h in hits.iter() {
             let rule = &self.rules[h.rule as usize];
             let c = &mut counts[h.rule as usize];
             if !rule.side.applies_to(scan.side) || *c >= scan.per_rule_cap {
@@ -1101,7 +1213,6 @@ impl Firewall {
         // covers then skips its checks (`run_regexes`), where it would have been checked,
         // excerpted and dropped by `give_way`.
         opened.sort_unstable_by_key(|&r| (self.rules[r as usize].generic, r));
-        let mut group_result: Vec<Option<Vec<bool>>> = vec![None; self.groups.len()];
         let raw_view = raw.map(|r| (ViewKind::Raw, r, &SpanMap::Identity, Cow::Borrowed("raw")));
         let views = raw_view
             .into_iter()
@@ -1111,20 +1222,21 @@ impl Firewall {
                 .iter()
                 .map(|&i| i as usize)
                 .filter(|&i| self.rules[i].view == view);
-            let mut rules = Vec::new();
+            rules.clear();
             for i in candidates {
                 if let Some(g) = self.group_of[i] {
-                    let group = &self.groups[g as usize];
-                    let result =
-                        group_result[g as usize].get_or_insert_with(|| group.matching(text));
-                    let k = group.rules.iter().position(|&r| r as usize == i);
-                    if !k.is_some_and(|k| result[k]) {
+                    let g = g as usize;
+                    if !group_done[g] {
+                        group_done[g] = true;
+                        self.groups[g].mark_matching(text, set_match);
+                    }
+                    if !set_match[i] {
                         continue;
                     }
                 }
                 rules.push(i as u32);
             }
-            self.run_regexes(scan, rules.into_iter(), text, map, &name);
+            self.run_regexes(scan, rules.iter().copied(), slots, text, map, &name);
         }
         if scan.side == Side::Response {
             self.leak_checks(scan, text, map, &name);
@@ -1258,10 +1370,12 @@ impl Firewall {
     /// Runs the regexes of `rules` over one view's text.
     // `&Cow` rather than `&str`: findings clone the name, which is free for borrowed names.
     #[allow(clippy::ptr_arg)]
+    #[allow(clippy::too_many_arguments)]
     fn run_regexes(
         &self,
         scan: &mut Scan<'_>,
         rules: impl Iterator<Item = u32>,
+        slots: &mut Vec<Option<regex_automata::util::primitives::NonMaxUsize>>,
         text: &str,
         map: &SpanMap<'_>,
         view: &Cow<'static, str>,
@@ -1298,14 +1412,22 @@ impl Firewall {
                 .position(|n| n == Some("secret") || n == Some("span"));
             match secret_group {
                 Some(g) => {
-                    for caps in re.captures_iter(text) {
-                        if let Some(m) = caps
-                            .get_group(g)
-                            .or_else(|| caps.get_match().map(|m| m.span()))
-                        {
-                            if !consider(m.start, m.end, scan) {
-                                break;
-                            }
+                    // `captures_iter`'s search, with one set of slots for every match
+                    // instead of a `Captures` allocated for each.
+                    slots.clear();
+                    slots.resize(re.group_info().slot_len(), None);
+                    let mut it =
+                        regex_automata::util::iter::Searcher::new(regex_automata::Input::new(text));
+                    while let Some(m) = it.advance(|input| {
+                        let found = re.search_slots(input, slots);
+                        Ok(found.and_then(|pid| {
+                            let (s, e) = slot_span(slots, 0)?;
+                            Some(regex_automata::Match::new(pid, s..e))
+                        }))
+                    }) {
+                        let (start, end) = slot_span(slots, g).unwrap_or((m.start(), m.end()));
+                        if !consider(start, end, scan) {
+                            break;
                         }
                     }
                 }
@@ -1612,6 +1734,18 @@ fn mask_sensitive_in_excerpts(text: &str, findings: &mut [Finding]) {
                 }
             }
         }
+    }
+}
+
+/// The span of capture group `k` in `slots` (as `search_slots` fills them), if it took part
+/// in the match.
+fn slot_span(
+    slots: &[Option<regex_automata::util::primitives::NonMaxUsize>],
+    k: usize,
+) -> Option<(usize, usize)> {
+    match (slots.get(2 * k)?, slots.get(2 * k + 1)?) {
+        (Some(s), Some(e)) => Some((s.get(), e.get())),
+        _ => None,
     }
 }
 

@@ -854,17 +854,23 @@ impl SharedSet {
         let _ = self.get();
     }
 
-    /// For each rule of the set, in order, whether its regex matches somewhere in `text`.
-    pub fn matching(&self, text: &str) -> Vec<bool> {
-        match self.get() {
+    /// Sets `matched[rule]`, for each rule of the set, to whether its regex matches
+    /// somewhere in `text` (`matched` is indexed by the engine's rule index).
+    pub fn mark_matching(&self, text: &str, matched: &mut [bool]) {
+        let set = match self.get() {
             // Most texts match none of the set: a search that stops at the first match, with
             // the lazy DFA's unrolled loop, tells that sooner than the overlapping one.
-            Some(set) if !set.is_match(text) => vec![false; self.rules.len()],
-            Some(set) => {
-                let m = set.matches(text);
-                (0..self.rules.len()).map(|i| m.matched(i)).collect()
+            Some(set) if set.is_match(text) => set,
+            _ => {
+                for &r in &self.rules {
+                    matched[r as usize] = false;
+                }
+                return;
             }
-            None => vec![false; self.rules.len()],
+        };
+        let m = set.matches(text);
+        for (i, &r) in self.rules.iter().enumerate() {
+            matched[r as usize] = m.matched(i);
         }
     }
 }
@@ -1436,9 +1442,22 @@ mod tests {
             let a = SharedSet::new(vec![(3, r"\d{3}"), (5, "xyz")], eager).expect("builds");
             assert_eq!(a.set.get().is_some(), eager);
             assert_eq!(a.rules, vec![3, 5]);
-            assert_eq!(a.matching("abc 123"), vec![true, false]);
-            assert_eq!(a.matching("123 xyz"), vec![true, true]);
-            assert_eq!(a.matching(""), vec![false, false]);
+            // Indexed by rule; rules outside the set are left as they were.
+            let matching = |text: &str| {
+                let mut m = vec![true; 7];
+                a.mark_matching(text, &mut m);
+                m
+            };
+            let others = |m: &[bool]| [0, 1, 2, 4, 6].iter().all(|&r| m[r]);
+            let m = matching("abc 123");
+            assert_eq!((m[3], m[5]), (true, false));
+            assert!(others(&m));
+            let m = matching("123 xyz");
+            assert_eq!((m[3], m[5]), (true, true));
+            assert!(others(&m));
+            let m = matching("");
+            assert_eq!((m[3], m[5]), (false, false));
+            assert!(others(&m));
         }
         assert!(SharedSet::new(vec![(0, "(")], true).is_err());
     }

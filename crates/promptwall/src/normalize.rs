@@ -395,6 +395,11 @@ pub struct Normalized {
 }
 
 impl Normalized {
+    /// The bytes its buffers hold on the heap.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.text.capacity() + std::mem::size_of::<Seg>() * self.map.segs.capacity()
+    }
+
     /// Builds the view of `src`, reusing this value's buffers.
     pub fn build(&mut self, src: &str) {
         self.text.clear();
