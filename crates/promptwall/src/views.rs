@@ -560,9 +560,12 @@ fn decode_all(
         // Decoded often enough. Still, say so when what is left reads as text once decoded
         // (bounded: this text is itself within the budget).
         if ctx.limit.is_none() {
-            let hidden = runs(text, ascii).into_iter().find(|r| {
-                let decoded = decode_run(r.kind, &bytes[r.start..r.end]);
-                into_text(r.kind, decoded).is_some_and(|d| mostly_text(&d))
+            let hidden = with_decode_buffers(|b| {
+                runs_into(text, ascii, &mut b.runs);
+                b.runs.iter().copied().find(|r| {
+                    decode_run_into(r.kind, &bytes[r.start..r.end], &mut b.decoded);
+                    into_text(r.kind, &b.decoded).is_some_and(|d| mostly_text(&d))
+                })
             });
             if let Some(r) = hidden {
                 ctx.limit = Some((DecodeLimit::Depth, orig_span(r.start, r.end)));
@@ -573,53 +576,56 @@ fn decode_all(
     // The decoded runs of each kind, joined by line breaks into one view: a text of many
     // runs costs one scan per kind, not one per run. Each byte keeps its own run's span.
     let mut joined: Vec<(&'static str, String, Spans)> = Vec::new();
-    for mut run in runs(text, ascii) {
-        // A run that may decode to more than the budget left is cut to a prefix that cannot
-        // (a long run of one encoding still shows what it starts with).
-        if decoded_bound(run.kind, run.end - run.start) > ctx.budget.0 {
-            if ctx.limit.is_none() {
-                ctx.limit = Some((DecodeLimit::Budget, orig_span(run.start, run.end)));
+    with_decode_buffers(|b| {
+        runs_into(text, ascii, &mut b.runs);
+        for mut run in b.runs.iter().copied() {
+            // A run that may decode to more than the budget left is cut to a prefix that cannot
+            // (a long run of one encoding still shows what it starts with).
+            if decoded_bound(run.kind, run.end - run.start) > ctx.budget.0 {
+                if ctx.limit.is_none() {
+                    ctx.limit = Some((DecodeLimit::Budget, orig_span(run.start, run.end)));
+                }
+                run.end = run.start + encoded_within(run.kind, ctx.budget.0);
+                while !text.is_char_boundary(run.end) {
+                    run.end -= 1;
+                }
+                if run.end == run.start {
+                    continue;
+                }
             }
-            run.end = run.start + encoded_within(run.kind, ctx.budget.0);
-            while !text.is_char_boundary(run.end) {
-                run.end -= 1;
-            }
-            if run.end == run.start {
+            decode_run_into(run.kind, &bytes[run.start..run.end], &mut b.decoded);
+            let raw_len = b.decoded.len();
+            let decoded = into_text(run.kind, &b.decoded);
+            // What does not read as text costs budget too.
+            if !ctx
+                .budget
+                .take(decoded.as_ref().map_or(raw_len, |d| d.len()))
+            {
+                if ctx.limit.is_none() {
+                    ctx.limit = Some((DecodeLimit::Budget, orig_span(run.start, run.end)));
+                }
                 continue;
             }
-        }
-        let decoded = decode_run(run.kind, &bytes[run.start..run.end]);
-        let raw_len = decoded.len();
-        let decoded = into_text(run.kind, decoded);
-        // What does not read as text costs budget too.
-        if !ctx
-            .budget
-            .take(decoded.as_ref().map_or(raw_len, String::len))
-        {
-            if ctx.limit.is_none() {
-                ctx.limit = Some((DecodeLimit::Budget, orig_span(run.start, run.end)));
+            let Some(decoded) = decoded.filter(|d| mostly_text(d)) else {
+                continue;
+            };
+            let span = orig_span(run.start, run.end);
+            let at = match joined.iter().position(|j| j.0 == run.kind) {
+                Some(at) => at,
+                None => {
+                    joined.push((run.kind, String::new(), Vec::new()));
+                    joined.len() - 1
+                }
+            };
+            let (_, view, spans) = &mut joined[at];
+            if !view.is_empty() {
+                view.push('\n');
+                spans.push((span.0, span.0));
             }
-            continue;
+            view.push_str(&decoded);
+            spans.resize(view.len(), span);
         }
-        let Some(decoded) = decoded.filter(|d| mostly_text(d)) else {
-            continue;
-        };
-        let span = orig_span(run.start, run.end);
-        let at = match joined.iter().position(|j| j.0 == run.kind) {
-            Some(at) => at,
-            None => {
-                joined.push((run.kind, String::new(), Vec::new()));
-                joined.len() - 1
-            }
-        };
-        let (_, view, spans) = &mut joined[at];
-        if !view.is_empty() {
-            view.push('\n');
-            spans.push((span.0, span.0));
-        }
-        view.push_str(&decoded);
-        spans.resize(view.len(), span);
-    }
+    });
     for (kind, view, spans) in joined {
         ctx.push_decoded(kind, prefix, view, spans, depth);
     }
@@ -715,29 +721,75 @@ fn encoded_within(kind: &str, budget: usize) -> usize {
 
 /// Decodes one run found by `runs`.
 fn decode_run(kind: &str, run: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    decode_run_into(kind, run, &mut out);
+    out
+}
+
+/// [`decode_run`] into `out`, cleared first.
+fn decode_run_into(kind: &str, run: &[u8], out: &mut Vec<u8>) {
+    out.clear();
     match kind {
-        "hex" => decode_hex(run),
-        "base64" => decode_base64(run),
-        "base32" => decode_base32(run),
-        "url" => decode_percent(run),
-        "html" => decode_escapes(run, b'&', html_ref),
-        "qp" => decode_escapes(run, b'=', qp_escape),
-        "unicode-escape" => decode_escapes(run, b'\\', unicode_escape),
-        _ => decode_selectors(run),
+        "hex" => decode_hex(run, out),
+        "base64" => decode_base64(run, out),
+        "base32" => decode_base32(run, out),
+        "url" => decode_percent(run, out),
+        "html" => decode_escapes(run, b'&', html_ref, out),
+        "qp" => decode_escapes(run, b'=', qp_escape, out),
+        "unicode-escape" => decode_escapes(run, b'\\', unicode_escape, out),
+        _ => decode_selectors(run, out),
     }
 }
 
 /// Decoded bytes as text. Escapes may stand for single bytes that are not UTF-8 (a Latin-1
 /// `=E9` or `\xE9` among text): those become U+FFFD. Whole-run encodings of binary data are
 /// not text.
-fn into_text(kind: &str, decoded: Vec<u8>) -> Option<String> {
-    match String::from_utf8(decoded) {
-        Ok(s) => Some(s),
-        Err(e) if matches!(kind, "html" | "qp" | "unicode-escape") => {
-            Some(String::from_utf8_lossy(e.as_bytes()).into_owned())
+fn into_text<'a>(kind: &str, decoded: &'a [u8]) -> Option<Cow<'a, str>> {
+    match std::str::from_utf8(decoded) {
+        Ok(s) => Some(Cow::Borrowed(s)),
+        Err(_) if matches!(kind, "html" | "qp" | "unicode-escape") => {
+            Some(String::from_utf8_lossy(decoded))
         }
         Err(_) => None,
     }
+}
+
+/// Buffers for the encoded runs of a text and one run decoded, kept by each thread between
+/// scans: most runs found in ordinary text (hashes, ids) do not decode to text, and are
+/// dropped.
+#[derive(Debug, Default)]
+struct DecodeBuffers {
+    runs: Vec<Run>,
+    decoded: Vec<u8>,
+}
+
+thread_local! {
+    static DECODE_BUFFERS: std::cell::RefCell<DecodeBuffers> =
+        std::cell::RefCell::new(DecodeBuffers::default());
+}
+
+/// The largest decoding buffers (in bytes) a thread keeps between scans.
+const MAX_KEPT_DECODE_BUFFERS: usize = 1 << 20;
+
+/// Calls `f` with the thread's decoding buffers, taken out for the call (a call inside `f`
+/// gets new ones) and put back unless they grew past [`MAX_KEPT_DECODE_BUFFERS`].
+fn with_decode_buffers<T>(f: impl FnOnce(&mut DecodeBuffers) -> T) -> T {
+    let take = |cell: &std::cell::RefCell<DecodeBuffers>| {
+        cell.try_borrow_mut()
+            .map(|mut b| std::mem::take(&mut *b))
+            .unwrap_or_default()
+    };
+    let mut buffers = DECODE_BUFFERS.try_with(take).unwrap_or_default();
+    let out = f(&mut buffers);
+    let bytes = std::mem::size_of::<Run>() * buffers.runs.capacity() + buffers.decoded.capacity();
+    if bytes <= MAX_KEPT_DECODE_BUFFERS {
+        let _ = DECODE_BUFFERS.try_with(|cell| {
+            if let Ok(mut b) = cell.try_borrow_mut() {
+                *b = buffers;
+            }
+        });
+    }
+    out
 }
 
 /// Bytes of the base64 alphabets (standard and URL-safe).
@@ -803,16 +855,24 @@ fn escape_leads(bytes: &[u8]) -> [bool; 3] {
 
 /// Encoded runs of `text`, each kind behind its own cheap check.
 fn runs(text: &str, ascii: bool) -> Vec<Run> {
-    let bytes = text.as_bytes();
     let mut out = Vec::new();
+    runs_into(text, ascii, &mut out);
+    out
+}
+
+/// [`runs`] into `out`, cleared first.
+fn runs_into(text: &str, ascii: bool, out: &mut Vec<Run>) {
+    let bytes = text.as_bytes();
+    out.clear();
+    let out = &mut *out;
     // (Its block search costs what a separate check for long runs would.)
-    alphabet_and_percent_runs(bytes, &mut out);
+    alphabet_and_percent_runs(bytes, out);
     let [amp, equals, backslash] = escape_leads(bytes);
     if amp {
-        escape_runs(bytes, b'&', html_ref, html_counts, false, "html", &mut out);
+        escape_runs(bytes, b'&', html_ref, html_counts, false, "html", out);
     }
     if equals {
-        escape_runs(bytes, b'=', qp_escape, byte_counts, true, "qp", &mut out);
+        escape_runs(bytes, b'=', qp_escape, byte_counts, true, "qp", out);
     }
     if backslash {
         escape_runs(
@@ -822,13 +882,12 @@ fn runs(text: &str, ascii: bool) -> Vec<Run> {
             byte_counts,
             false,
             "unicode-escape",
-            &mut out,
+            out,
         );
     }
     if !ascii {
-        selector_runs(text, &mut out);
+        selector_runs(text, out);
     }
-    out
 }
 
 /// Runs of hex, base64 and base32 characters, and words holding percent escapes.
@@ -1005,19 +1064,17 @@ fn is_base32(run: &[u8], pad: usize) -> bool {
         && (run.iter().all(upper) || run.iter().all(lower))
 }
 
-fn decode_hex(run: &[u8]) -> Vec<u8> {
+fn decode_hex(run: &[u8], out: &mut Vec<u8>) {
     let val = |b: u8| match b {
         b'0'..=b'9' => b - b'0',
         b'a'..=b'f' => b - b'a' + 10,
         _ => b - b'A' + 10,
     };
-    run.chunks_exact(2)
-        .map(|p| val(p[0]) << 4 | val(p[1]))
-        .collect()
+    out.extend(run.chunks_exact(2).map(|p| val(p[0]) << 4 | val(p[1])));
 }
 
 /// Decodes standard or URL-safe base64 without padding checks (`=` is ignored).
-fn decode_base64(run: &[u8]) -> Vec<u8> {
+fn decode_base64(run: &[u8], out: &mut Vec<u8>) {
     let val = |b: u8| -> u32 {
         match b {
             b'A'..=b'Z' => u32::from(b - b'A'),
@@ -1028,7 +1085,7 @@ fn decode_base64(run: &[u8]) -> Vec<u8> {
         }
     };
     let run = &run[..run.len() - run.iter().rev().take_while(|&&b| b == b'=').count()];
-    let mut out = Vec::with_capacity(run.len() * 3 / 4);
+    out.reserve(run.len() * 3 / 4);
     for chunk in run.chunks(4) {
         let mut acc = 0u32;
         for (k, &b) in chunk.iter().enumerate() {
@@ -1043,12 +1100,11 @@ fn decode_base64(run: &[u8]) -> Vec<u8> {
         };
         out.extend_from_slice(&bytes[..keep]);
     }
-    out
 }
 
 /// Decodes base32 (either case; `=` is ignored; a trailing partial byte is dropped).
-fn decode_base32(run: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(run.len() * 5 / 8);
+fn decode_base32(run: &[u8], out: &mut Vec<u8>) {
+    out.reserve(run.len() * 5 / 8);
     let (mut acc, mut bits) = (0u32, 0u32);
     for &b in run {
         let v = match b {
@@ -1064,11 +1120,10 @@ fn decode_base32(run: &[u8]) -> Vec<u8> {
             out.push((acc >> bits) as u8);
         }
     }
-    out
 }
 
-fn decode_percent(run: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(run.len());
+fn decode_percent(run: &[u8], out: &mut Vec<u8>) {
+    out.reserve(run.len());
     let mut i = 0;
     while i < run.len() {
         if run[i] == b'%' && i + 2 < run.len() {
@@ -1082,7 +1137,6 @@ fn decode_percent(run: &[u8]) -> Vec<u8> {
         out.push(if run[i] == b'+' { b' ' } else { run[i] });
         i += 1;
     }
-    out
 }
 
 /// What one escape stands for.
@@ -1200,8 +1254,8 @@ fn html_counts(p: Piece) -> bool {
 }
 
 /// Replaces each escape of `run` (starting with `lead`) by what it stands for.
-fn decode_escapes(run: &[u8], lead: u8, parse: Escape) -> Vec<u8> {
-    let mut out = Vec::with_capacity(run.len());
+fn decode_escapes(run: &[u8], lead: u8, parse: Escape, out: &mut Vec<u8>) {
+    out.reserve(run.len());
     let mut i = 0;
     while i < run.len() {
         if run[i] == lead {
@@ -1218,7 +1272,6 @@ fn decode_escapes(run: &[u8], lead: u8, parse: Escape) -> Vec<u8> {
         out.push(run[i]);
         i += 1;
     }
-    out
 }
 
 /// The value of `b[i..]`'s first `max` hex (or decimal) digits, at least `min` of them, and
@@ -1447,10 +1500,10 @@ fn selector_runs(text: &str, out: &mut Vec<Run>) {
 }
 
 /// The bytes carried by a run of variation selectors.
-fn decode_selectors(run: &[u8]) -> Vec<u8> {
-    std::str::from_utf8(run)
-        .map(|s| s.chars().filter_map(selector_byte).collect())
-        .unwrap_or_default()
+fn decode_selectors(run: &[u8], out: &mut Vec<u8>) {
+    if let Ok(s) = std::str::from_utf8(run) {
+        out.extend(s.chars().filter_map(selector_byte));
+    }
 }
 
 /// Patterns that point at ROT13: the first `ROT13_WORDS` are the ROT13 forms of the, and,
@@ -1819,7 +1872,7 @@ pub(crate) fn check_decoders(text: &str, budget: usize) {
             prefix <= budget,
             "{run:?} cut to {cut}: {prefix} > {budget}"
         );
-        let _ = into_text(run.kind, decoded);
+        let _ = into_text(run.kind, &decoded);
     }
     for asked in [false, true] {
         if let (Some((rotated, spans)), _) = rot13(text, ascii, budget, asked) {
