@@ -440,37 +440,47 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 
 const BASE58: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
-/// Decodes Base58 (Bitcoin alphabet); `None` on another character or more than `max` bytes.
-pub fn base58_decode(s: &str, max: usize) -> Option<Vec<u8>> {
-    let mut out: Vec<u8> = Vec::with_capacity(max);
+/// Decodes Base58 (Bitcoin alphabet) into a buffer of `N` bytes: the bytes are
+/// `out[..len]`. `None` on another character or more than `N` bytes. (A fixed buffer: a
+/// validator runs on candidates in ordinary text, and allocates nothing.)
+pub fn base58_decode<const N: usize>(s: &str) -> Option<([u8; N], usize)> {
+    // The value, big-endian, in the last `used` bytes of `num`.
+    let mut num = [0u8; N];
+    let mut used = 0;
     for c in s.bytes() {
         let mut carry = BASE58.iter().position(|&a| a == c)? as u32;
-        for b in out.iter_mut().rev() {
+        for b in num[N - used..].iter_mut().rev() {
             carry += u32::from(*b) * 58;
             *b = carry as u8;
             carry >>= 8;
         }
         while carry > 0 {
-            out.insert(0, carry as u8);
+            if used == N {
+                return None;
+            }
+            used += 1;
+            num[N - used] = carry as u8;
             carry >>= 8;
         }
-        if out.len() > max {
-            return None;
-        }
     }
+    // Each leading `1` is a zero byte.
     let zeros = s.bytes().take_while(|&c| c == b'1').count();
-    let mut full = vec![0u8; zeros];
-    full.extend(out.into_iter().skip_while(|&b| b == 0));
-    (full.len() <= max).then_some(full)
+    let len = zeros + used;
+    if len > N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    out[zeros..len].copy_from_slice(&num[N - used..]);
+    Some((out, len))
 }
 
 /// A Bitcoin P2PKH (`1...`, version 0) or P2SH (`3...`, version 5) address: 25 bytes in
 /// Base58 whose last four are the first four of the double SHA-256 of the rest.
 pub fn base58check_address(s: &str) -> bool {
-    let Some(raw) = base58_decode(s, 25) else {
+    let Some((raw, 25)) = base58_decode::<25>(s) else {
         return false;
     };
-    if raw.len() != 25 || !matches!(raw[0], 0x00 | 0x05) {
+    if !matches!(raw[0], 0x00 | 0x05) {
         return false;
     }
     sha256(&sha256(&raw[..21]))[..4] == raw[21..]
@@ -1017,8 +1027,19 @@ mod tests {
 
     #[test]
     fn base58check_accepts_generated_and_rejects_corrupted() {
-        assert_eq!(base58_decode("", 25), Some(vec![]));
-        assert_eq!(base58_decode("0OIl", 25), None, "not in the alphabet");
+        assert_eq!(base58_decode::<25>(""), Some(([0; 25], 0)));
+        assert_eq!(base58_decode::<25>("0OIl"), None, "not in the alphabet");
+        // Leading `1`s are zero bytes; the value follows, big-endian.
+        let (out, len) = base58_decode::<4>("11z").expect("decodes");
+        assert_eq!(&out[..len], &[0, 0, 57]);
+        let (out, len) = base58_decode::<4>("5R").expect("decodes");
+        assert_eq!(&out[..len], &[1, 0], "4 * 58 + 24 = 256");
+        assert_eq!(
+            base58_decode::<1>("5R"),
+            None,
+            "two bytes do not fit in one"
+        );
+        assert_eq!(base58_decode::<2>("15R"), None, "nor three in two");
         for seed in 1..40u64 {
             for (version, lead) in [(0u8, '1'), (5, '3')] {
                 let good = legacy_address(version, seed);
