@@ -147,27 +147,14 @@ pub struct Firewall {
     model: Option<&'static crate::model::Model>,
 }
 
-/// Buffers a scan reuses from the scan before it on the same thread, so that a scan of a
-/// text that needs no derived view allocates for nothing but its verdict.
+/// Buffers a scan reuses from the scan before it on the same thread ([`crate::kept`]), so
+/// that a scan of a text that needs no derived view allocates for nothing but its verdict.
 #[derive(Debug, Default)]
 struct Scratch {
     /// The normalised view.
     norm: Normalized,
     /// What [`Firewall::scan_view`] works with, reused from view to view.
     view: ViewScratch,
-}
-
-/// The largest buffers (in bytes) a thread keeps between scans: those of a larger text are
-/// freed after its scan.
-const MAX_KEPT_SCRATCH: usize = 1 << 20;
-
-impl Scratch {
-    /// Frees the buffers if a large text grew them past [`MAX_KEPT_SCRATCH`].
-    fn trim(&mut self) {
-        if self.norm.heap_bytes() + self.view.heap_bytes() > MAX_KEPT_SCRATCH {
-            *self = Scratch::default();
-        }
-    }
 }
 
 /// [`Firewall::scan_view`]'s working state for one view.
@@ -207,14 +194,17 @@ impl ViewScratch {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.gate.capacity()
-            + 4 * self.opened.capacity()
-            + std::mem::size_of::<crate::matcher::KeywordHit>() * self.hits.capacity()
-            + std::mem::size_of::<usize>() * self.counts.capacity()
-            + self.group_done.capacity()
-            + self.set_match.capacity()
-            + 4 * self.rules.capacity()
-            + std::mem::size_of::<usize>() * self.slots.capacity()
+        fn bytes<T>(v: &Vec<T>) -> usize {
+            std::mem::size_of::<T>() * v.capacity()
+        }
+        bytes(&self.gate)
+            + bytes(&self.opened)
+            + bytes(&self.hits)
+            + bytes(&self.counts)
+            + bytes(&self.group_done)
+            + bytes(&self.set_match)
+            + bytes(&self.rules)
+            + bytes(&self.slots)
     }
 }
 
@@ -925,25 +915,12 @@ impl Firewall {
         if self.rules.is_empty() && !(scan.side == Side::Response && self.leak_checks_on()) {
             return;
         }
-        let mut run = |scratch: &mut Scratch| {
-            let Scratch { norm, view } = scratch;
+        let size = |s: &Scratch| s.norm.heap_bytes() + s.view.heap_bytes();
+        crate::kept::with_kept(&SCRATCH, size, |Scratch { norm, view }| {
             norm.build(scanned);
             self.collect_views(scan, scanned, norm, view);
             self.score_with_model(scan, norm);
-        };
-        // The thread's buffers, unless a scan on this thread is using them already (or the
-        // thread is ending): then buffers of this scan's own.
-        let reused = SCRATCH.try_with(|cell| {
-            let Ok(mut scratch) = cell.try_borrow_mut() else {
-                return false;
-            };
-            run(&mut scratch);
-            scratch.trim();
-            true
         });
-        if !matches!(reused, Ok(true)) {
-            run(&mut Scratch::default());
-        }
     }
 
     /// The learned scorer's finding, once the rules have run: only on a text in which they

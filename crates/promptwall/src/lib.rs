@@ -81,6 +81,7 @@ mod charsets;
 mod confusables;
 mod engine;
 mod error;
+mod kept;
 mod matcher;
 mod metrics;
 pub mod model;

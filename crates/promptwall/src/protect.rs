@@ -544,13 +544,10 @@ pub(crate) fn scan_letters(
     if protected.is_none() && canaries.is_none() {
         return out;
     }
-    LETTERS.with_borrow_mut(|buf| {
+    // (A huge view's buffer is not kept.)
+    crate::kept::with_kept(&LETTERS, Vec::len, |buf| {
         let n = letter_bytes_into(view, buf);
         find_in_letters(view, &buf[..n], protected, canaries, &mut out);
-        // A huge view's buffer is not kept.
-        if buf.len() > MAX_KEPT_BUFFER {
-            *buf = Vec::new();
-        }
     });
     out
 }
@@ -559,9 +556,6 @@ thread_local! {
     /// Each thread's letter-stream buffer, kept between scans.
     static LETTERS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
-
-/// The largest letter-stream buffer a thread keeps between scans.
-const MAX_KEPT_BUFFER: usize = 1 << 20;
 
 /// The searcher for the canary prefix, built once.
 static CANARY_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =

@@ -768,28 +768,11 @@ thread_local! {
         std::cell::RefCell::new(DecodeBuffers::default());
 }
 
-/// The largest decoding buffers (in bytes) a thread keeps between scans.
-const MAX_KEPT_DECODE_BUFFERS: usize = 1 << 20;
-
-/// Calls `f` with the thread's decoding buffers, taken out for the call (a call inside `f`
-/// gets new ones) and put back unless they grew past [`MAX_KEPT_DECODE_BUFFERS`].
+/// Calls `f` with the thread's decoding buffers ([`crate::kept`]).
 fn with_decode_buffers<T>(f: impl FnOnce(&mut DecodeBuffers) -> T) -> T {
-    let take = |cell: &std::cell::RefCell<DecodeBuffers>| {
-        cell.try_borrow_mut()
-            .map(|mut b| std::mem::take(&mut *b))
-            .unwrap_or_default()
-    };
-    let mut buffers = DECODE_BUFFERS.try_with(take).unwrap_or_default();
-    let out = f(&mut buffers);
-    let bytes = std::mem::size_of::<Run>() * buffers.runs.capacity() + buffers.decoded.capacity();
-    if bytes <= MAX_KEPT_DECODE_BUFFERS {
-        let _ = DECODE_BUFFERS.try_with(|cell| {
-            if let Ok(mut b) = cell.try_borrow_mut() {
-                *b = buffers;
-            }
-        });
-    }
-    out
+    let size =
+        |b: &DecodeBuffers| std::mem::size_of::<Run>() * b.runs.capacity() + b.decoded.capacity();
+    crate::kept::with_kept(&DECODE_BUFFERS, size, f)
 }
 
 /// Bytes of the base64 alphabets (standard and URL-safe).
