@@ -1,9 +1,6 @@
 //! The matcher: Aho-Corasick automata over the rules' keywords (one of the ASCII keywords,
 //! one of the others), run over each view, and the regexes they gate.
 
-use aho_corasick::automaton::{Automaton, StateID};
-use aho_corasick::dfa::DFA;
-use aho_corasick::{Anchored, MatchKind, StartKind};
 use regex::{RegexBuilder, RegexSet, RegexSetBuilder};
 use regex_automata::meta::Regex;
 
@@ -321,10 +318,16 @@ fn ascii_classes(pattern: &str) -> String {
 /// One automaton pass then gates the rules of every view.
 #[derive(Debug)]
 pub(crate) struct KeywordMatcher {
-    /// A DFA without prefilter, walked by [`KeywordMatcher::run`]'s own loop: keywords
-    /// overlap, and the library's overlapping iterator costs about twice as many
-    /// instructions per byte as this loop.
-    ac: Option<DFA>,
+    /// The Aho-Corasick automaton of the keywords of two bytes or more, as a small table
+    /// ([`Table`]) walked by [`KeywordMatcher::run`]'s own loop: keywords overlap, and the
+    /// `aho-corasick` crate's overlapping iterator costs about twice as many instructions
+    /// per byte as this loop.
+    table: Option<Table>,
+    /// Each keyword's length in bytes.
+    lens: Vec<u32>,
+    /// One less than the longest keyword's length: how far a walk stream starts before the
+    /// part of the text it owns.
+    overlap: usize,
     /// For each automaton pattern, the range of `rule_ids` gated by it.
     pattern_rules: Vec<(u32, u32)>,
     rule_ids: Vec<u32>,
@@ -398,20 +401,21 @@ impl KeywordMatcher {
             singles.push((*b, *b, rule_ids.len() as u32, g.len() as u32));
             rule_ids.extend(g);
         }
-        let ac = if keywords.is_empty() {
+        let table = if keywords.is_empty() {
             None
         } else {
-            Some(
-                DFA::builder()
-                    .match_kind(MatchKind::Standard)
-                    .start_kind(StartKind::Unanchored)
-                    .prefilter(false)
-                    .build(&keywords)
-                    .map_err(|e| e.to_string())?,
-            )
+            Some(Table::new(&keywords)?)
         };
+        let lens = keywords.iter().map(|k| k.len() as u32).collect();
+        let overlap = keywords
+            .iter()
+            .map(|k| k.len().saturating_sub(1))
+            .max()
+            .unwrap_or(0);
         Ok(KeywordMatcher {
-            ac,
+            table,
+            lens,
+            overlap,
             pattern_rules,
             rule_ids,
             singles,
@@ -468,29 +472,22 @@ impl KeywordMatcher {
                 at = p + 1;
             }
         }
-        let Some(dfa) = &self.ac else { return };
-        let Ok(sid) = dfa.start_state(Anchored::No) else {
+        let Some(table) = &self.table else {
             return;
         };
-        // Standard match semantics: a match state lists every keyword that ends there, so
-        // visiting each state's matches reports all overlapping occurrences. Without a
-        // prefilter the only special states of an unanchored DFA are match states (it has
-        // no dead state to reach).
+        // A match state lists every keyword that ends there, so visiting each state's
+        // matches reports all overlapping occurrences.
         // Keywords whose rules are all opened already (and report no hits of their own) have
         // nothing left to do: a small direct-mapped cache of them spares text that repeats a
         // keyword thousands of times a visit of its rules each time.
         let mut done = [u32::MAX; 16];
-        let mut visit = |sid: StateID, end: usize| {
-            if !dfa.is_match(sid) {
-                return;
-            }
-            for k in 0..dfa.match_len(sid) {
-                let pid = dfa.match_pattern(sid, k);
-                let p = pid.as_usize();
-                if done[p % done.len()] == p as u32 {
+        let mut visit = |matches: &[u32], end: usize| {
+            for &pid in matches {
+                let p = pid as usize;
+                if done[p % done.len()] == pid {
                     continue;
                 }
-                let start = end - dfa.pattern_len(pid);
+                let start = end - self.lens[p] as usize;
                 let (off, len) = self.pattern_rules[p];
                 let rules = &self.rule_ids[off as usize..(off + len) as usize];
                 let all_open = self.gate_rules(
@@ -505,14 +502,208 @@ impl KeywordMatcher {
                     &mut hit,
                 );
                 if all_open {
-                    done[p % done.len()] = p as u32;
+                    done[p % done.len()] = pid;
                 }
             }
         };
+        let overlap = self.overlap;
+        table.walk_text(bytes, ascii_stretches, overlap, &mut visit);
+    }
+}
+
+/// Most entries a keyword table may have (256 MiB; the default keywords' table has half a
+/// million, 2 MiB).
+const MAX_TABLE: usize = 1 << 26;
+
+/// An unanchored Aho-Corasick DFA with standard match semantics (each match state lists
+/// every keyword that ends there), laid out for a walk that touches little memory.
+///
+/// The `aho-corasick` crate's DFA gives each state a row of 4-byte ids, one per class of
+/// bytes, rounded up to a power of two; its classes are ranges of bytes, so every gap
+/// between two keyword bytes is a class of its own. The default keywords use 61 byte values
+/// and made 128 classes: 4.3 MB of rows, twice the 2 MB second-level cache, and a walk of
+/// real text waited on their loads. Here every byte that occurs in no keyword shares one
+/// class (from any state such a byte leads back to the start: no keyword goes on with it),
+/// so the same automaton, in 64 classes, is half the size (2.1 MB).
+///
+/// A state is the offset of its row (`index << stride2`), so that a step is one addition
+/// and one load, as in the library's table. (Rows of 16-bit state indexes, 1 MB, cost a
+/// shift by the stride on every step: the walk of 1 KB of Russian took 20% longer, and the
+/// corpus stream was no faster.) Match states come first (below `matches`), so that a walk
+/// tells them by a comparison.
+#[derive(Debug)]
+struct Table {
+    classes: [u8; 256],
+    stride2: u32,
+    /// Row of state `s` (an offset), class `c`: the next state, `trans[s + c]`.
+    trans: Vec<u32>,
+    matches: u32,
+    start: u32,
+    /// The keywords that end at the match state of index `i` (offset `i << stride2`):
+    /// `match_list[match_at[i]..match_at[i + 1]]`.
+    match_at: Vec<u32>,
+    match_list: Vec<u32>,
+}
+
+impl Table {
+    /// Builds the automaton of `keywords` (of one byte or more; pattern ids are their
+    /// indexes): a trie, then breadth first each state's failure link and full row (a
+    /// state's missing transitions are its failure state's, whose row is complete by then).
+    fn new(keywords: &[String]) -> Result<Table, String> {
+        // Class 0 for the bytes of no keyword (if any), then one per keyword byte.
+        let mut used = [false; 256];
+        for k in keywords {
+            for &b in k.as_bytes() {
+                used[usize::from(b)] = true;
+            }
+        }
+        let mut classes = [0u8; 256];
+        let mut n_classes = usize::from(used.contains(&false));
+        for b in 0..256 {
+            if used[b] {
+                classes[b] = n_classes as u8;
+                n_classes += 1;
+            }
+        }
+        let stride2 = n_classes.next_power_of_two().trailing_zeros();
+        let stride = 1usize << stride2;
+        // The trie's states, counted before any is built: in sorted order, each keyword adds
+        // the bytes past its common prefix with the one before.
+        let mut sorted: Vec<&[u8]> = keywords.iter().map(|k| k.as_bytes()).collect();
+        sorted.sort_unstable();
+        let mut states = 1usize;
+        let mut prev: &[u8] = &[];
+        for k in sorted {
+            states += k.len() - k.iter().zip(prev).take_while(|(a, b)| a == b).count();
+            prev = k;
+        }
+        if states > MAX_TABLE >> stride2 {
+            return Err(format!(
+                "the keywords make an automaton of {states} states in {n_classes} byte classes, \
+                 more than the limit of {} entries",
+                MAX_TABLE
+            ));
+        }
+        // The trie; `u32::MAX` for no transition.
+        const NONE: u32 = u32::MAX;
+        let mut trans: Vec<u32> = Vec::with_capacity(states << stride2);
+        trans.resize(stride, NONE);
+        let mut own: Vec<Vec<u32>> = vec![Vec::new()];
+        for (p, k) in keywords.iter().enumerate() {
+            let mut s = 0usize;
+            for &b in k.as_bytes() {
+                let i = (s << stride2) | usize::from(classes[usize::from(b)]);
+                if trans[i] == NONE {
+                    trans[i] = own.len() as u32;
+                    own.push(Vec::new());
+                    trans.resize(trans.len() + stride, NONE);
+                }
+                s = trans[i] as usize;
+            }
+            own[s].push(p as u32);
+        }
+        // Breadth first: failure links, outputs, full rows.
+        let n = own.len();
+        debug_assert_eq!(n, states);
+        let mut fail = vec![0u32; n];
+        let mut out: Vec<Vec<u32>> = vec![Vec::new(); n];
+        out[0] = std::mem::take(&mut own[0]);
+        let mut order = Vec::with_capacity(n);
+        order.push(0u32);
+        let mut k = 0;
+        while k < order.len() {
+            let s = order[k] as usize;
+            k += 1;
+            let f = fail[s] as usize;
+            for c in 0..n_classes {
+                let i = (s << stride2) | c;
+                let t = trans[i];
+                let via_fail = if s == 0 { 0 } else { trans[(f << stride2) | c] };
+                if t == NONE {
+                    trans[i] = via_fail;
+                    continue;
+                }
+                let t = t as usize;
+                fail[t] = via_fail;
+                let mut o = std::mem::take(&mut own[t]);
+                o.extend_from_slice(&out[via_fail as usize]);
+                out[t] = o;
+                order.push(t as u32);
+            }
+        }
+        // Renumbered, match states first, each group in breadth-first order.
+        let mut place = vec![0u32; n];
+        let mut next = 0u32;
+        for pass_matches in [true, false] {
+            for &s in &order {
+                if out[s as usize].is_empty() != pass_matches {
+                    place[s as usize] = next;
+                    next += 1;
+                }
+            }
+        }
+        let mut table = vec![0u32; n << stride2];
+        let (mut match_at, mut match_list) = (vec![0u32], Vec::new());
+        for pass_matches in [true, false] {
+            for &s in &order {
+                let s = s as usize;
+                if out[s].is_empty() == pass_matches {
+                    continue;
+                }
+                let row = (place[s] as usize) << stride2;
+                for c in 0..n_classes {
+                    table[row | c] = place[trans[(s << stride2) | c] as usize] << stride2;
+                }
+                if pass_matches {
+                    match_list.extend_from_slice(&out[s]);
+                    match_at.push(match_list.len() as u32);
+                }
+            }
+        }
+        Ok(Table {
+            classes,
+            stride2,
+            trans: table,
+            matches: ((match_at.len() - 1) as u32) << stride2,
+            start: place[0] << stride2,
+            match_at,
+            match_list,
+        })
+    }
+
+    #[inline(always)]
+    fn next(&self, s: u32, b: u8) -> u32 {
+        self.trans[s as usize + usize::from(self.classes[usize::from(b)])]
+    }
+
+    #[inline(always)]
+    fn is_match(&self, s: u32) -> bool {
+        s < self.matches
+    }
+
+    /// Walks all of `bytes`, or with `ascii_stretches` each stretch of ASCII bytes, calling
+    /// `visit` with the keywords of each match state reached and the offset past it.
+    /// `overlap` is one less than the longest keyword's length.
+    fn walk_text(
+        &self,
+        bytes: &[u8],
+        ascii_stretches: bool,
+        overlap: usize,
+        visit: &mut impl FnMut(&[u32], usize),
+    ) {
+        let mut visit = |s: u32, end: usize| {
+            if self.is_match(s) {
+                let i = (s >> self.stride2) as usize;
+                let (a, b) = (self.match_at[i] as usize, self.match_at[i + 1] as usize);
+                visit(&self.match_list[a..b], end);
+            }
+        };
         if ascii_stretches {
-            for_each_ascii_stretch(bytes, |lo, hi| walk(dfa, bytes, lo, hi, sid, &mut visit));
+            for_each_ascii_stretch(bytes, |lo, hi| {
+                walk(self, overlap, bytes, lo, hi, &mut visit)
+            });
         } else {
-            walk(dfa, bytes, 0, bytes.len(), sid, &mut visit);
+            walk(self, overlap, bytes, 0, bytes.len(), &mut visit);
         }
     }
 }
@@ -595,8 +786,9 @@ fn for_each_ascii_stretch(bytes: &[u8], mut f: impl FnMut(usize, usize)) {
     }
 }
 
-/// Walks `dfa` from its start state `sid` over `bytes[lo..hi]`, calling `visit(state, end)`
-/// at each special (match) state with the offset just past the byte that reached it.
+/// Walks `dfa` from its start state over `bytes[lo..hi]`, calling `visit(state, end)` at
+/// each special (match) state with the offset just past the byte that reached it; `overlap`
+/// is one less than the longest keyword's length.
 ///
 /// The walk is a chain of dependent loads (each state's row depends on the last), so
 /// stretches of some length are walked as two or four parts side by side, which the
@@ -604,13 +796,14 @@ fn for_each_ascii_stretch(bytes: &[u8], mut f: impl FnMut(usize, usize)) {
 /// Each part after the first starts early enough for any keyword that ends in the part it
 /// owns to be found there, and reports only matches that end in it.
 fn walk(
-    dfa: &DFA,
+    dfa: &Table,
+    overlap: usize,
     bytes: &[u8],
     lo: usize,
     hi: usize,
-    sid: StateID,
-    visit: &mut impl FnMut(StateID, usize),
+    visit: &mut impl FnMut(u32, usize),
 ) {
+    let sid = dfa.start;
     let n = hi - lo;
     let streams = if n >= 4 * STREAM_MIN {
         4
@@ -619,7 +812,6 @@ fn walk(
     } else {
         1
     };
-    let overlap = dfa.max_pattern_len().saturating_sub(1);
     // Stream j owns the matches that end in (own[j], own[j + 1]].
     let mut own = [hi; 5];
     let mut pos = [lo; 4];
@@ -750,23 +942,23 @@ const STREAM_MIN: usize = 128;
 /// steps taken and the four states.
 #[inline(never)]
 fn next_special_quad(
-    dfa: &DFA,
+    dfa: &Table,
     bytes: &[u8],
     at: [usize; 4],
-    st: [StateID; 4],
+    st: [u32; 4],
     steps: usize,
-) -> (usize, [StateID; 4]) {
+) -> (usize, [u32; 4]) {
     let x0 = &bytes[at[0]..at[0] + steps];
     let x1 = &bytes[at[1]..at[1] + steps];
     let x2 = &bytes[at[2]..at[2] + steps];
     let x3 = &bytes[at[3]..at[3] + steps];
     let [mut s0, mut s1, mut s2, mut s3] = st;
     for k in 0..steps {
-        s0 = dfa.next_state(Anchored::No, s0, x0[k]);
-        s1 = dfa.next_state(Anchored::No, s1, x1[k]);
-        s2 = dfa.next_state(Anchored::No, s2, x2[k]);
-        s3 = dfa.next_state(Anchored::No, s3, x3[k]);
-        if dfa.is_special(s0) | dfa.is_special(s1) | dfa.is_special(s2) | dfa.is_special(s3) {
+        s0 = dfa.next(s0, x0[k]);
+        s1 = dfa.next(s1, x1[k]);
+        s2 = dfa.next(s2, x2[k]);
+        s3 = dfa.next(s3, x3[k]);
+        if dfa.is_match(s0) | dfa.is_match(s1) | dfa.is_match(s2) | dfa.is_match(s3) {
             return (k + 1, [s0, s1, s2, s3]);
         }
     }
@@ -778,19 +970,19 @@ fn next_special_quad(
 /// returns the steps taken and both states.
 #[inline(never)]
 fn next_special_pair(
-    dfa: &DFA,
+    dfa: &Table,
     bytes: &[u8],
     a: usize,
-    mut sa: StateID,
+    mut sa: u32,
     b: usize,
-    mut sb: StateID,
+    mut sb: u32,
     steps: usize,
-) -> (usize, StateID, StateID) {
+) -> (usize, u32, u32) {
     let (xa, xb) = (&bytes[a..a + steps], &bytes[b..b + steps]);
     for (k, (&ba, &bb)) in xa.iter().zip(xb).enumerate() {
-        sa = dfa.next_state(Anchored::No, sa, ba);
-        sb = dfa.next_state(Anchored::No, sb, bb);
-        if dfa.is_special(sa) | dfa.is_special(sb) {
+        sa = dfa.next(sa, ba);
+        sb = dfa.next(sb, bb);
+        if dfa.is_match(sa) | dfa.is_match(sb) {
             return (k + 1, sa, sb);
         }
     }
@@ -801,10 +993,10 @@ fn next_special_pair(
 /// offset just past the byte that reached it, and the state; or `bytes.len() + 1` when the
 /// text ends first. Its own function, so that the loop keeps everything in registers.
 #[inline(never)]
-fn next_special(dfa: &DFA, bytes: &[u8], at: usize, mut sid: StateID) -> (usize, StateID) {
+fn next_special(dfa: &Table, bytes: &[u8], at: usize, mut sid: u32) -> (usize, u32) {
     for (i, &b) in bytes.iter().enumerate().skip(at) {
-        sid = dfa.next_state(Anchored::No, sid, b);
-        if dfa.is_special(sid) {
+        sid = dfa.next(sid, b);
+        if dfa.is_match(sid) {
             return (i + 1, sid);
         }
     }
@@ -908,6 +1100,9 @@ fn is_whole_word(bytes: &[u8], start: usize, end: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aho_corasick::automaton::Automaton;
+    use aho_corasick::dfa::DFA;
+    use aho_corasick::{Anchored, MatchKind, StartKind};
 
     /// Token formats with a literal start are compiled without DFAs; anything else keeps
     /// them.
@@ -1513,6 +1708,140 @@ mod tests {
             digits.get_for(10).expect("compiles"),
             digits.get().expect("compiles")
         ));
+    }
+
+    /// Checks that `table` is the `aho-corasick` crate's DFA of the same keywords: pairing
+    /// their states from the starts, every byte leads to paired states, each pairing is one
+    /// to one, and paired states list the same keywords (a table's match states, none for
+    /// the others).
+    fn assert_same_automaton(dfa: &DFA, table: &Table) {
+        let start = dfa.start_state(Anchored::No).expect("unanchored");
+        let mut pair = std::collections::HashMap::from([(start, table.start)]);
+        let mut back = std::collections::HashMap::from([(table.start, start)]);
+        let mut todo = vec![(start, table.start)];
+        while let Some((sid, s)) = todo.pop() {
+            let want: Vec<u32> = if dfa.is_match(sid) {
+                (0..dfa.match_len(sid))
+                    .map(|k| dfa.match_pattern(sid, k).as_u32())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let got = if table.is_match(s) {
+                let i = (s >> table.stride2) as usize;
+                let (a, b) = (table.match_at[i], table.match_at[i + 1]);
+                table.match_list[a as usize..b as usize].to_vec()
+            } else {
+                Vec::new()
+            };
+            assert_eq!(got, want);
+            for b in 0..=255u8 {
+                let (next, t) = (dfa.next_state(Anchored::No, sid, b), table.next(s, b));
+                match (pair.get(&next), back.get(&t)) {
+                    (None, None) => {
+                        pair.insert(next, t);
+                        back.insert(t, next);
+                        todo.push((next, t));
+                    }
+                    (p, q) => assert!(p == Some(&t) && q == Some(&next), "byte {b}"),
+                }
+            }
+        }
+        assert_eq!(pair.len() << table.stride2, table.trans.len());
+    }
+
+    /// The walk's table is the automaton the `aho-corasick` crate builds, for keywords of ASCII, of other scripts, of bytes at the ends of the range,
+    /// and keywords inside others.
+    #[test]
+    fn keyword_table_is_the_automaton() {
+        let sets: [&[&str]; 5] = [
+            &[
+                "ignore",
+                "instructions",
+                "ghp_",
+                "sk-ant-",
+                "ig",
+                "~|}",
+                "\n",
+            ],
+            &[
+                "игнорируй",
+                "忽略",
+                "指示",
+                "ignora",
+                "\u{10FFFF}",
+                "\u{7f}x",
+            ],
+            &["\u{0}\u{1}", "\u{7f}\u{80}", "zz"],
+            &["abcd", "bcd", "cd", "bc", "abcde", "xabcd"],
+            &["ab", "ba"],
+        ];
+        for keywords in sets {
+            let keywords: Vec<String> = keywords.iter().map(|k| k.to_string()).collect();
+            let dfa = DFA::builder()
+                .match_kind(MatchKind::Standard)
+                .start_kind(StartKind::Unanchored)
+                .prefilter(false)
+                .build(&keywords)
+                .expect("builds");
+            assert_same_automaton(&dfa, &Table::new(&keywords).expect("builds"));
+        }
+    }
+
+    /// Thousands of keywords that share little (100,000 states) find what a plain search
+    /// finds; keywords too long in all for the table's limit are an error, not an abort.
+    #[test]
+    fn many_keywords_walk_a_large_table() {
+        let mut x = 0x0123_4567_89AB_CDEFu64;
+        let letters: Vec<char> = ('a'..='z').collect();
+        let keywords: Vec<String> = (0..6000)
+            .map(|_| random_text(&mut x, &letters, 16))
+            .collect();
+        let m = KeywordMatcher::new(
+            keywords
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (i as u32, vec![k.clone()])),
+        )
+        .expect("builds");
+        let table = m.table.as_ref().expect("a table");
+        assert!(table.trans.len() >> table.stride2 > 65_536);
+        let ac = aho_corasick::AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&keywords)
+            .expect("builds");
+        let n = keywords.len();
+        for len in [0, 1, 100, 700, 5000] {
+            // Random letters with keywords spliced in.
+            let mut text = random_text(&mut x, &letters, len);
+            for k in keywords.iter().step_by(997) {
+                text.push(' ');
+                text.push_str(k);
+            }
+            let mut hits = Vec::new();
+            m.run(
+                &text,
+                true,
+                &mut vec![false; n],
+                &mut Vec::new(),
+                &vec![true; n],
+                &vec![0; n],
+                |h| hits.push((h.rule, h.start, h.end)),
+            );
+            hits.sort_unstable();
+            let want = whole_word_hits(&ac, &text);
+            assert!(want.len() >= 6);
+            assert_eq!(hits, want, "length {len}");
+        }
+        // Keywords of 26 letters and 40 other byte values (rows of 128 classes), 2 MB in all
+        // and sharing little: 2 million states, more than 2^26 entries. (Counted before the
+        // table is built: the error costs no memory.)
+        let mut huge: Vec<String> = (0..8_000)
+            .map(|_| random_text(&mut x, &letters, 256))
+            .collect();
+        huge.push((0u8..40).map(char::from).collect());
+        let e = Table::new(&huge).expect_err("too large");
+        assert!(e.contains("more than the limit"), "{e}");
     }
 
     #[test]
