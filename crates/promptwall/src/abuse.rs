@@ -92,10 +92,22 @@ fn many_shot(text: &str) -> Option<AbuseFinding> {
     let mut seen = [false; ROLES.len()];
     let mut first: Option<usize> = None;
     let mut last_end = 0;
+    // Lines as `split_inclusive('\n')` gives them, found with memchr (`split_inclusive`
+    // cost about 190 instructions a line of code); a line without a colon is passed over
+    // before it is trimmed.
+    let bytes = text.as_bytes();
+    let last = (bytes.last().is_some_and(|&b| b != b'\n')).then_some(bytes.len());
+    let ends = memchr::memchr_iter(b'\n', bytes).map(|p| p + 1).chain(last);
     let mut offset = 0;
-    for line in text.split_inclusive('\n') {
+    for end in ends {
         let start = offset;
-        offset += line.len();
+        offset = end;
+        if memchr::memchr(b':', &bytes[start..end]).is_none() {
+            continue;
+        }
+        let Some(line) = text.get(start..end) else {
+            continue;
+        };
         let l = line.trim_start_matches(|c: char| {
             c.is_whitespace() || matches!(c, '#' | '*' | '>' | '-' | '[')
         });
@@ -406,6 +418,80 @@ mod tests {
         let f = check(&t);
         assert_eq!(f.len(), 1);
         assert_eq!(&t[f[0].start..f[0].start + 7], "company");
+    }
+
+    /// `many_shot` as it was written first, over `split_inclusive`: the reference for the
+    /// line walk with memchr.
+    fn many_shot_reference(text: &str) -> Option<AbuseFinding> {
+        let mut turns = 0;
+        let mut seen = [false; ROLES.len()];
+        let mut first: Option<usize> = None;
+        let mut last_end = 0;
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            let start = offset;
+            offset += line.len();
+            let l = line.trim_start_matches(|c: char| {
+                c.is_whitespace() || matches!(c, '#' | '*' | '>' | '-' | '[')
+            });
+            let head = &l.as_bytes()[..24.min(l.len())];
+            let Some(colon) = memchr::memchr(b':', head) else {
+                continue;
+            };
+            let label = l[..colon].trim_end_matches([']', '*', ' ']);
+            let Some(k) = ROLES.iter().position(|r| r.eq_ignore_ascii_case(label)) else {
+                continue;
+            };
+            seen[k] = true;
+            turns += 1;
+            first.get_or_insert(start);
+            last_end = offset;
+        }
+        let roles = seen.iter().filter(|&&s| s).count();
+        (turns >= MIN_TURNS && roles >= 2).then(|| AbuseFinding {
+            rule: MANY_SHOT_RULE,
+            start: first.unwrap_or(0),
+            end: last_end.max(first.unwrap_or(0)),
+            score: MANY_SHOT_SCORE,
+            excerpt: format!("{turns} dialogue turns with {roles} speaker labels"),
+        })
+    }
+
+    /// The line walk finds what `split_inclusive` finds: texts of turns, other lines, line
+    /// ends of each kind, colons late in a line, and with or without a last line break.
+    #[test]
+    fn many_shot_lines_are_those_of_split_inclusive() {
+        let pieces = [
+            "User: hi\n",
+            "Assistant: ok\n",
+            "  ### Human: x\n",
+            "Q:",
+            "A: y",
+            "\n",
+            "\r\n",
+            "plain text\n",
+            "a: b: c\n",
+            "    indented code(x): y\n",
+            "\u{3000}user:é\n",
+            "[user]: z",
+            "x",
+            ":",
+        ];
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut found = 0;
+        for round in 0..2000 {
+            let mut t = String::new();
+            for _ in 0..(round % 120) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                t.push_str(pieces[(x >> 8) as usize % pieces.len()]);
+            }
+            let want = many_shot_reference(&t);
+            found += usize::from(want.is_some());
+            assert_eq!(many_shot(&t), want, "{t:?}");
+        }
+        assert!(found > 100, "{found}");
     }
 
     #[test]
