@@ -1932,6 +1932,58 @@ mod tests {
             .expect("builds")
     }
 
+    /// Keywords too many for the automaton's size limit are an error of the build, with what
+    /// to do about it, not an allocation of gigabytes.
+    #[test]
+    fn keywords_past_the_automatons_limit_are_an_error() {
+        let alphabet: Vec<char> = ('a'..='z')
+            .chain('0'..='9')
+            .chain("!#$%&()*+,-./:;<=>?@[]^_{|}~".chars())
+            .collect();
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let keywords: Vec<String> = (0..2_100)
+            .map(|_| {
+                (0..256)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        alphabet[(x >> 8) as usize % alphabet.len()]
+                    })
+                    .collect::<String>()
+            })
+            .collect();
+        let list: Vec<String> = keywords.iter().map(|k| format!("'{k}'")).collect();
+        let toml = format!(
+            "[[rule]]\nid = \"test.many\"\ncategory = \"injection\"\nkeywords = [{}]\n\
+             examples.match = [\"{}\"]\n",
+            list.join(", "),
+            keywords[0]
+        );
+        let pack = crate::RulePack::from_toml(&toml, "many.toml").expect("parses");
+        let e = Firewall::builder()
+            .default_rules(false)
+            .rule_pack(pack)
+            .build()
+            .expect_err("too many keywords");
+        let m = e.to_string();
+        assert!(m.contains("cannot build the keyword matcher"), "{m}");
+        assert!(m.contains("more than the limit"), "{m}");
+        // A hundred of them fit.
+        let half = format!(
+            "[[rule]]\nid = \"test.many\"\ncategory = \"injection\"\nkeywords = [{}]\n\
+             examples.match = [\"{}\"]\n",
+            list[..100].join(", "),
+            keywords[0]
+        );
+        let fw = firewall_of(&half);
+        assert!(fw
+            .scan(&format!("say {}", keywords[3]))
+            .findings
+            .iter()
+            .any(|f| &*f.rule == "test.many"));
+    }
+
     #[test]
     fn raw_rules_alone_leave_the_derived_views_out_and_find_the_same() {
         let full = Firewall::new().expect("builds");

@@ -579,9 +579,10 @@ impl Table {
         }
         if states > MAX_TABLE >> stride2 {
             return Err(format!(
-                "the keywords make an automaton of {states} states in {n_classes} byte classes, \
-                 more than the limit of {} entries",
-                MAX_TABLE
+                "the keywords make an automaton of {states} states with rows of {stride} \
+                 (one per byte value the keywords use), {} entries in all, more than the \
+                 limit of {MAX_TABLE}: use fewer or shorter keywords",
+                states.saturating_mul(stride)
             ));
         }
         // The trie; `u32::MAX` for no transition.
