@@ -88,21 +88,24 @@ const ROLES: &[&str] = &[
 /// Counts lines that start with a speaker label and a colon (`User:`, `Q:`, `### Human:`):
 /// dozens of them, with at least two different labels, are many-shot stuffing.
 fn many_shot(text: &str) -> Option<AbuseFinding> {
+    // Lines as `split_inclusive('\n')` gives them, found with memchr (`split_inclusive`
+    // cost about 190 instructions a line of code).
+    let bytes = text.as_bytes();
+    let last = (bytes.last().is_some_and(|&b| b != b'\n')).then_some(bytes.len());
+    let ends = memchr::memchr_iter(b'\n', bytes).map(|p| p + 1).chain(last);
+    let lines = ends.scan(0, |start, end| Some((std::mem::replace(start, end), end)));
+    many_shot_in(text, lines)
+}
+
+/// [`many_shot`] over the lines of `text` at the spans `lines` (`start..end`, in order).
+fn many_shot_in(text: &str, lines: impl Iterator<Item = (usize, usize)>) -> Option<AbuseFinding> {
     let mut turns = 0;
     let mut seen = [false; ROLES.len()];
     let mut first: Option<usize> = None;
     let mut last_end = 0;
-    // Lines as `split_inclusive('\n')` gives them, found with memchr (`split_inclusive`
-    // cost about 190 instructions a line of code); a line without a colon is passed over
-    // before it is trimmed.
-    let bytes = text.as_bytes();
-    let last = (bytes.last().is_some_and(|&b| b != b'\n')).then_some(bytes.len());
-    let ends = memchr::memchr_iter(b'\n', bytes).map(|p| p + 1).chain(last);
-    let mut offset = 0;
-    for end in ends {
-        let start = offset;
-        offset = end;
-        if memchr::memchr(b':', &bytes[start..end]).is_none() {
+    for (start, end) in lines {
+        // A line without a colon is passed over before it is trimmed.
+        if memchr::memchr(b':', &text.as_bytes()[start..end]).is_none() {
             continue;
         }
         let Some(line) = text.get(start..end) else {
@@ -123,7 +126,7 @@ fn many_shot(text: &str) -> Option<AbuseFinding> {
         seen[k] = true;
         turns += 1;
         first.get_or_insert(start);
-        last_end = offset;
+        last_end = end;
     }
     let roles = seen.iter().filter(|&&s| s).count();
     (turns >= MIN_TURNS && roles >= 2).then(|| AbuseFinding {
@@ -420,41 +423,14 @@ mod tests {
         assert_eq!(&t[f[0].start..f[0].start + 7], "company");
     }
 
-    /// `many_shot` as it was written first, over `split_inclusive`: the reference for the
-    /// line walk with memchr.
+    /// `many_shot` over the lines of `split_inclusive`, as it was written first: the
+    /// reference for the line walk with memchr.
     fn many_shot_reference(text: &str) -> Option<AbuseFinding> {
-        let mut turns = 0;
-        let mut seen = [false; ROLES.len()];
-        let mut first: Option<usize> = None;
-        let mut last_end = 0;
-        let mut offset = 0;
-        for line in text.split_inclusive('\n') {
-            let start = offset;
-            offset += line.len();
-            let l = line.trim_start_matches(|c: char| {
-                c.is_whitespace() || matches!(c, '#' | '*' | '>' | '-' | '[')
-            });
-            let head = &l.as_bytes()[..24.min(l.len())];
-            let Some(colon) = memchr::memchr(b':', head) else {
-                continue;
-            };
-            let label = l[..colon].trim_end_matches([']', '*', ' ']);
-            let Some(k) = ROLES.iter().position(|r| r.eq_ignore_ascii_case(label)) else {
-                continue;
-            };
-            seen[k] = true;
-            turns += 1;
-            first.get_or_insert(start);
-            last_end = offset;
-        }
-        let roles = seen.iter().filter(|&&s| s).count();
-        (turns >= MIN_TURNS && roles >= 2).then(|| AbuseFinding {
-            rule: MANY_SHOT_RULE,
-            start: first.unwrap_or(0),
-            end: last_end.max(first.unwrap_or(0)),
-            score: MANY_SHOT_SCORE,
-            excerpt: format!("{turns} dialogue turns with {roles} speaker labels"),
-        })
+        let lines = text.split_inclusive('\n').scan(0, |start, line| {
+            *start += line.len();
+            Some((*start - line.len(), *start))
+        });
+        many_shot_in(text, lines)
     }
 
     /// The line walk finds what `split_inclusive` finds: texts of turns, other lines, line

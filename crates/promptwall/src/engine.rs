@@ -1953,14 +1953,18 @@ mod tests {
                     .collect::<String>()
             })
             .collect();
-        let list: Vec<String> = keywords.iter().map(|k| format!("'{k}'")).collect();
-        let toml = format!(
-            "[[rule]]\nid = \"test.many\"\ncategory = \"injection\"\nkeywords = [{}]\n\
-             examples.match = [\"{}\"]\n",
-            list.join(", "),
-            keywords[0]
-        );
-        let pack = crate::RulePack::from_toml(&toml, "many.toml").expect("parses");
+        // One rule with the first `n` keywords.
+        let pack_of = |n: usize| {
+            let list: Vec<String> = keywords[..n].iter().map(|k| format!("'{k}'")).collect();
+            format!(
+                "[[rule]]\nid = \"test.many\"\ncategory = \"injection\"\nkeywords = [{}]\n\
+                 examples.match = [\"{}\"]\n",
+                list.join(", "),
+                keywords[0]
+            )
+        };
+        let pack =
+            crate::RulePack::from_toml(&pack_of(keywords.len()), "many.toml").expect("parses");
         let e = Firewall::builder()
             .default_rules(false)
             .rule_pack(pack)
@@ -1970,13 +1974,7 @@ mod tests {
         assert!(m.contains("cannot build the keyword matcher"), "{m}");
         assert!(m.contains("more than the limit"), "{m}");
         // A hundred of them fit.
-        let half = format!(
-            "[[rule]]\nid = \"test.many\"\ncategory = \"injection\"\nkeywords = [{}]\n\
-             examples.match = [\"{}\"]\n",
-            list[..100].join(", "),
-            keywords[0]
-        );
-        let fw = firewall_of(&half);
+        let fw = firewall_of(&pack_of(100));
         assert!(fw
             .scan(&format!("say {}", keywords[3]))
             .findings

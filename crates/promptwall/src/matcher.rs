@@ -325,9 +325,6 @@ pub(crate) struct KeywordMatcher {
     table: Option<Table>,
     /// Each keyword's length in bytes.
     lens: Vec<u32>,
-    /// One less than the longest keyword's length: how far a walk stream starts before the
-    /// part of the text it owns.
-    overlap: usize,
     /// For each automaton pattern, the range of `rule_ids` gated by it.
     pattern_rules: Vec<(u32, u32)>,
     rule_ids: Vec<u32>,
@@ -407,15 +404,9 @@ impl KeywordMatcher {
             Some(Table::new(&keywords)?)
         };
         let lens = keywords.iter().map(|k| k.len() as u32).collect();
-        let overlap = keywords
-            .iter()
-            .map(|k| k.len().saturating_sub(1))
-            .max()
-            .unwrap_or(0);
         Ok(KeywordMatcher {
             table,
             lens,
-            overlap,
             pattern_rules,
             rule_ids,
             singles,
@@ -506,8 +497,7 @@ impl KeywordMatcher {
                 }
             }
         };
-        let overlap = self.overlap;
-        table.walk_text(bytes, ascii_stretches, overlap, &mut visit);
+        table.walk_text(bytes, ascii_stretches, &mut visit);
     }
 }
 
@@ -543,6 +533,9 @@ struct Table {
     /// `match_list[match_at[i]..match_at[i + 1]]`.
     match_at: Vec<u32>,
     match_list: Vec<u32>,
+    /// One less than the longest keyword's length: how far a walk stream starts before the
+    /// part of the text it owns.
+    overlap: usize,
 }
 
 impl Table {
@@ -633,42 +626,40 @@ impl Table {
             }
         }
         // Renumbered, match states first, each group in breadth-first order.
+        let (matching, other): (Vec<u32>, Vec<u32>) =
+            order.iter().partition(|&&s| !out[s as usize].is_empty());
+        let matches = matching.len() as u32;
+        let renumbered: Vec<u32> = matching.into_iter().chain(other).collect();
         let mut place = vec![0u32; n];
-        let mut next = 0u32;
-        for pass_matches in [true, false] {
-            for &s in &order {
-                if out[s as usize].is_empty() != pass_matches {
-                    place[s as usize] = next;
-                    next += 1;
-                }
-            }
+        for (i, &s) in renumbered.iter().enumerate() {
+            place[s as usize] = i as u32;
         }
         let mut table = vec![0u32; n << stride2];
         let (mut match_at, mut match_list) = (vec![0u32], Vec::new());
-        for pass_matches in [true, false] {
-            for &s in &order {
-                let s = s as usize;
-                if out[s].is_empty() == pass_matches {
-                    continue;
-                }
-                let row = (place[s] as usize) << stride2;
-                for c in 0..n_classes {
-                    table[row | c] = place[trans[(s << stride2) | c] as usize] << stride2;
-                }
-                if pass_matches {
-                    match_list.extend_from_slice(&out[s]);
-                    match_at.push(match_list.len() as u32);
-                }
+        for (i, &s) in renumbered.iter().enumerate() {
+            let s = s as usize;
+            for c in 0..n_classes {
+                table[(i << stride2) | c] = place[trans[(s << stride2) | c] as usize] << stride2;
+            }
+            if i < matches as usize {
+                match_list.extend_from_slice(&out[s]);
+                match_at.push(match_list.len() as u32);
             }
         }
         Ok(Table {
             classes,
             stride2,
             trans: table,
-            matches: ((match_at.len() - 1) as u32) << stride2,
+            matches: matches << stride2,
             start: place[0] << stride2,
             match_at,
             match_list,
+            overlap: keywords
+                .iter()
+                .map(String::len)
+                .max()
+                .unwrap_or(0)
+                .saturating_sub(1),
         })
     }
 
@@ -684,12 +675,10 @@ impl Table {
 
     /// Walks all of `bytes`, or with `ascii_stretches` each stretch of ASCII bytes, calling
     /// `visit` with the keywords of each match state reached and the offset past it.
-    /// `overlap` is one less than the longest keyword's length.
     fn walk_text(
         &self,
         bytes: &[u8],
         ascii_stretches: bool,
-        overlap: usize,
         visit: &mut impl FnMut(&[u32], usize),
     ) {
         let mut visit = |s: u32, end: usize| {
@@ -700,11 +689,9 @@ impl Table {
             }
         };
         if ascii_stretches {
-            for_each_ascii_stretch(bytes, |lo, hi| {
-                walk(self, overlap, bytes, lo, hi, &mut visit)
-            });
+            for_each_ascii_stretch(bytes, |lo, hi| walk(self, bytes, lo, hi, &mut visit));
         } else {
-            walk(self, overlap, bytes, 0, bytes.len(), &mut visit);
+            walk(self, bytes, 0, bytes.len(), &mut visit);
         }
     }
 }
@@ -788,23 +775,15 @@ fn for_each_ascii_stretch(bytes: &[u8], mut f: impl FnMut(usize, usize)) {
 }
 
 /// Walks `dfa` from its start state over `bytes[lo..hi]`, calling `visit(state, end)` at
-/// each special (match) state with the offset just past the byte that reached it; `overlap`
-/// is one less than the longest keyword's length.
+/// each special (match) state with the offset just past the byte that reached it.
 ///
 /// The walk is a chain of dependent loads (each state's row depends on the last), so
 /// stretches of some length are walked as two or four parts side by side, which the
 /// processor overlaps (four streams walk 4 KB of English in about half the time of two).
 /// Each part after the first starts early enough for any keyword that ends in the part it
 /// owns to be found there, and reports only matches that end in it.
-fn walk(
-    dfa: &Table,
-    overlap: usize,
-    bytes: &[u8],
-    lo: usize,
-    hi: usize,
-    visit: &mut impl FnMut(u32, usize),
-) {
-    let sid = dfa.start;
+fn walk(dfa: &Table, bytes: &[u8], lo: usize, hi: usize, visit: &mut impl FnMut(u32, usize)) {
+    let (sid, overlap) = (dfa.start, dfa.overlap);
     let n = hi - lo;
     let streams = if n >= 4 * STREAM_MIN {
         4
