@@ -389,9 +389,15 @@ fn leet_positions(src: &[u8]) -> Vec<usize> {
                 i = i.max(ident.1);
                 continue;
             }
-            // An e-mail address: the domain follows the token.
+            // An e-mail address: the domain follows the token, its first label perhaps
+            // hyphenated (`ops.lead@corp-mail.net`): more letters, digits or hyphens, then a
+            // dot and a letter, within the identifier (at most 24 bytes).
+            let mut k = i;
+            while k < ident.1 && (src[k].is_ascii_alphanumeric() || src[k] == b'-') {
+                k += 1;
+            }
             let email =
-                src.get(i) == Some(&b'.') && src.get(i + 1).is_some_and(u8::is_ascii_alphabetic);
+                src.get(k) == Some(&b'.') && src.get(k + 1).is_some_and(u8::is_ascii_alphabetic);
             for j in start..i {
                 let b = src[j];
                 let next_letter = src.get(j + 1).is_some_and(u8::is_ascii_alphabetic);
@@ -2164,6 +2170,7 @@ mod tests {
             "in the 19th century, on the 52nd floor",
             "user123: hi adventurefan90, see the 32bit build",
             "tweet: @nikkigreen and mail stevenpetrow@earthlink.net",
+            "then mail it to ops.lead@corp-mail.net or to j.doe@my-co-op.org today",
             "if (!res.ok) { throw err; } while(!done && !stop)",
             "\"integrity\": \"sha512-4ag+flx7Tzra4zwus7+w/eo/gwfvcof0+mpghp8==\"",
             "job a0a3dad5-9717-4c25-b532-a73f7cf5a26f ran build af1e0e31a03d",
@@ -2182,6 +2189,8 @@ mod tests {
             ("h4ck the pr0mpt", vec![1, 11]),
             ("r3v3al it", vec![1, 3]),
             ("h@ck it", vec![1]),
+            // Not an address: no dot and letter after the hyphenated part.
+            ("p@ss-w0rd now", vec![1, 6]),
             // A `!` at a word's start after a space or a quote is still leet, and so are
             // leet words joined into one identifier without a digit that is not leet.
             ("say \"!gnore\" or !gnore", vec![5, 16]),
