@@ -362,6 +362,7 @@ fn tokens(text: &str, out: &mut Vec<AbuseFinding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::xorshift;
 
     fn rules(text: &str) -> Vec<&'static str> {
         check(text).into_iter().map(|f| f.rule).collect()
@@ -376,12 +377,7 @@ mod tests {
             "ka", "lo", "mi", "ten", "dra", "vo", "sel", "pu", "rin", "ga", "zo", "mer",
         ];
         let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = || xorshift(&mut x);
         let mut s = String::new();
         while s.len() < bytes {
             let r = next();
@@ -458,9 +454,7 @@ mod tests {
         for round in 0..2000 {
             let mut t = String::new();
             for _ in 0..(round % 120) {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                xorshift(&mut x);
                 t.push_str(pieces[(x >> 8) as usize % pieces.len()]);
             }
             let want = many_shot_reference(&t);
@@ -507,9 +501,7 @@ mod tests {
         let table = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         while blob.len() < 4000 {
             for _ in 0..76 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                xorshift(&mut x);
                 blob.push(table[(x % 64) as usize] as char);
             }
             blob.push('\n');
@@ -606,9 +598,7 @@ mod tests {
         for len in (0..300).chain([511, 512, 513, 4096]) {
             let mut t = String::new();
             for _ in 0..len {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                xorshift(&mut x);
                 t.push_str(alphabet[(x % alphabet.len() as u64) as usize]);
             }
             let mut got = Vec::new();

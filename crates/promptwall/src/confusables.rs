@@ -262,6 +262,7 @@ fn fold_with(view: &str, skip_ascii: bool) -> Option<Folded> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::xorshift;
 
     /// Skipping over stretches of ASCII folds the same words: the same text, map, count and
     /// first mixed word as reading every character, on texts of long ASCII stretches, digits,
@@ -293,9 +294,7 @@ mod tests {
         for round in 0..20_000 {
             let mut view = String::new();
             for _ in 0..(1 + round % 30) {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
+                xorshift(&mut seed);
                 view.push_str(pieces[(seed % pieces.len() as u64) as usize]);
             }
             let got = fold(&view).map(|f| (f.text, f.from, f.mixed_words, f.first_mixed));

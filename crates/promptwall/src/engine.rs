@@ -1789,6 +1789,7 @@ pub fn estimate_tokens(text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::xorshift;
 
     #[test]
     fn the_model_runs_only_where_the_rules_found_injection_evidence() {
@@ -1885,9 +1886,7 @@ mod tests {
     fn scores_round_to_four_decimals_like_f64_round() {
         let mut x = 0x2545_F491_4F6C_DD1Du64;
         for k in 0..=100_000u32 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            xorshift(&mut x);
             for v in [
                 f64::from(k) / 100_000.0,
                 (x >> 11) as f64 / (1u64 << 53) as f64,
@@ -1945,9 +1944,7 @@ mod tests {
             .map(|_| {
                 (0..256)
                     .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
+                        xorshift(&mut x);
                         alphabet[(x >> 8) as usize % alphabet.len()]
                     })
                     .collect::<String>()

@@ -125,6 +125,19 @@ pub mod fuzzing {
     }
 }
 
+/// Helpers shared by the unit tests.
+#[cfg(test)]
+mod testing {
+    /// The next value of a xorshift64 generator in state `x` (which must not be 0), for
+    /// reproducible random test inputs.
+    pub(crate) fn xorshift(x: &mut u64) -> u64 {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x
+    }
+}
+
 /// The README's Rust examples, compiled and run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]

@@ -673,6 +673,15 @@ impl Table {
         s < self.matches
     }
 
+    /// The keywords that end at state `s` (none unless it is a match state).
+    fn matches_of(&self, s: u32) -> &[u32] {
+        if !self.is_match(s) {
+            return &[];
+        }
+        let i = (s >> self.stride2) as usize;
+        &self.match_list[self.match_at[i] as usize..self.match_at[i + 1] as usize]
+    }
+
     /// Walks all of `bytes`, or with `ascii_stretches` each stretch of ASCII bytes, calling
     /// `visit` with the keywords of each match state reached and the offset past it.
     fn walk_text(
@@ -683,9 +692,7 @@ impl Table {
     ) {
         let mut visit = |s: u32, end: usize| {
             if self.is_match(s) {
-                let i = (s >> self.stride2) as usize;
-                let (a, b) = (self.match_at[i] as usize, self.match_at[i + 1] as usize);
-                visit(&self.match_list[a..b], end);
+                visit(self.matches_of(s), end);
             }
         };
         if ascii_stretches {
@@ -1080,6 +1087,7 @@ fn is_whole_word(bytes: &[u8], start: usize, end: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::xorshift;
     use aho_corasick::automaton::Automaton;
     use aho_corasick::dfa::DFA;
     use aho_corasick::{Anchored, MatchKind, StartKind};
@@ -1219,9 +1227,7 @@ mod tests {
     fn random_text(x: &mut u64, alphabet: &[char], len: usize) -> String {
         (0..len)
             .map(|_| {
-                *x ^= *x << 13;
-                *x ^= *x >> 7;
-                *x ^= *x << 17;
+                xorshift(x);
                 alphabet[(*x % alphabet.len() as u64) as usize]
             })
             .collect()
@@ -1333,6 +1339,42 @@ mod tests {
         }
     }
 
+    /// A matcher whose rule `i` is gated by `keywords[i]` alone, and the `aho-corasick`
+    /// automaton of the same keywords to check it against.
+    fn one_rule_per_keyword(
+        keywords: &[impl AsRef<str>],
+    ) -> (KeywordMatcher, aho_corasick::AhoCorasick) {
+        let m = KeywordMatcher::new(
+            keywords
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (i as u32, vec![k.as_ref().to_string()])),
+        )
+        .expect("builds");
+        let ac = aho_corasick::AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(keywords.iter().map(AsRef::<str>::as_ref))
+            .expect("builds");
+        (m, ac)
+    }
+
+    /// The hits of `m`'s `rules` rules over `text`, all of them keyword-only (so that every
+    /// whole-word occurrence is reported), in order.
+    fn keyword_only_hits(m: &KeywordMatcher, text: &str, rules: usize) -> Vec<(u32, usize, usize)> {
+        let mut hits = Vec::new();
+        m.run(
+            text,
+            true,
+            &mut vec![false; rules],
+            &mut Vec::new(),
+            &vec![true; rules],
+            &vec![0; rules],
+            |h| hits.push((h.rule, h.start, h.end)),
+        );
+        hits.sort_unstable();
+        hits
+    }
+
     /// The walk in two and four streams finds what one overlapping pass of the library's
     /// iterator finds, at every length around the splits and with keywords across them.
     #[test]
@@ -1348,34 +1390,16 @@ mod tests {
             "ba c",
         ];
         let rules = keywords.len();
-        let m = KeywordMatcher::new(
-            keywords
-                .iter()
-                .enumerate()
-                .map(|(i, k)| (i as u32, vec![k.to_string()])),
-        )
-        .expect("builds");
-        let ac = aho_corasick::AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .build(keywords)
-            .expect("builds");
+        let (m, ac) = one_rule_per_keyword(&keywords);
         let mut x = 0x2545_F491_4F6C_DD1Du64;
         for len in (0..1100).chain([2048, 4095, 4096, 4097]) {
             let text = random_text(&mut x, &['a', 'b', 'c', ' ', 'b'], len);
             // Keyword-only rules report every occurrence: compare those.
-            let mut hits = Vec::new();
-            let mut gate = vec![false; rules];
-            m.run(
-                &text,
-                true,
-                &mut gate,
-                &mut Vec::new(),
-                &vec![true; rules],
-                &vec![0; rules],
-                |h| hits.push((h.rule, h.start, h.end)),
+            assert_eq!(
+                keyword_only_hits(&m, &text, rules),
+                whole_word_hits(&ac, &text),
+                "length {len}"
             );
-            hits.sort_unstable();
-            assert_eq!(hits, whole_word_hits(&ac, &text), "length {len}");
             // Gated rules open exactly when their keyword occurs.
             let mut gate = vec![false; rules];
             let mut opened = Vec::new();
@@ -1707,14 +1731,7 @@ mod tests {
             } else {
                 Vec::new()
             };
-            let got = if table.is_match(s) {
-                let i = (s >> table.stride2) as usize;
-                let (a, b) = (table.match_at[i], table.match_at[i + 1]);
-                table.match_list[a as usize..b as usize].to_vec()
-            } else {
-                Vec::new()
-            };
-            assert_eq!(got, want);
+            assert_eq!(table.matches_of(s), want);
             for b in 0..=255u8 {
                 let (next, t) = (dfa.next_state(Anchored::No, sid, b), table.next(s, b));
                 match (pair.get(&next), back.get(&t)) {
@@ -1777,20 +1794,9 @@ mod tests {
         let keywords: Vec<String> = (0..6000)
             .map(|_| random_text(&mut x, &letters, 16))
             .collect();
-        let m = KeywordMatcher::new(
-            keywords
-                .iter()
-                .enumerate()
-                .map(|(i, k)| (i as u32, vec![k.clone()])),
-        )
-        .expect("builds");
+        let (m, ac) = one_rule_per_keyword(&keywords);
         let table = m.table.as_ref().expect("a table");
         assert!(table.trans.len() >> table.stride2 > 65_536);
-        let ac = aho_corasick::AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .build(&keywords)
-            .expect("builds");
-        let n = keywords.len();
         for len in [0, 1, 100, 700, 5000] {
             // Random letters with keywords spliced in.
             let mut text = random_text(&mut x, &letters, len);
@@ -1798,17 +1804,7 @@ mod tests {
                 text.push(' ');
                 text.push_str(k);
             }
-            let mut hits = Vec::new();
-            m.run(
-                &text,
-                true,
-                &mut vec![false; n],
-                &mut Vec::new(),
-                &vec![true; n],
-                &vec![0; n],
-                |h| hits.push((h.rule, h.start, h.end)),
-            );
-            hits.sort_unstable();
+            let hits = keyword_only_hits(&m, &text, keywords.len());
             let want = whole_word_hits(&ac, &text);
             assert!(want.len() >= 6);
             assert_eq!(hits, want, "length {len}");

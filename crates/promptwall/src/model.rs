@@ -1330,6 +1330,7 @@ pub(crate) fn toy(words: &[(&str, f64)], bias: f64) -> Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::xorshift;
     use crate::{Firewall, Policy, Severity};
     use std::borrow::Cow;
     use std::sync::Arc;
@@ -1619,9 +1620,7 @@ mod tests {
         let mut x: u64 = 1;
         let noise: String = (0..200_000)
             .filter_map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                xorshift(&mut x);
                 char::from_u32((x % 0x3_0000) as u32)
             })
             .collect();

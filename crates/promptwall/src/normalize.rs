@@ -726,6 +726,7 @@ pub fn normalize_str(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::xorshift;
 
     fn view(s: &str) -> Normalized {
         let mut n = Normalized::default();
@@ -896,9 +897,7 @@ mod tests {
             let len = 1 + round % 12;
             let mut src = String::new();
             for _ in 0..len {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
+                xorshift(&mut seed);
                 src.push_str(pieces[(seed % pieces.len() as u64) as usize]);
             }
             let (want, spans) = reference(&src);
@@ -975,9 +974,7 @@ mod tests {
             let len = 1 + round % 40;
             let mut src = String::new();
             for _ in 0..len {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
+                xorshift(&mut seed);
                 // Every other text mostly ASCII, so stretches of 16 bytes and more occur.
                 let k = if round % 2 == 0 && seed % 8 != 0 {
                     9
@@ -1022,9 +1019,7 @@ mod tests {
         for round in 0..3000 {
             let mut src = String::new();
             for _ in 0..(1 + round % 60) {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
+                xorshift(&mut seed);
                 // Mostly words, so that stretches of 32 bytes and more occur. (The piece is
                 // drawn from other bits than the choice: with the same bits, only the pieces
                 // at multiples of 3 were ever drawn.)

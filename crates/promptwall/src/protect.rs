@@ -604,6 +604,7 @@ fn find_in_letters(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::xorshift;
 
     fn view(s: &str) -> String {
         let mut n = Normalized::default();
@@ -623,13 +624,6 @@ mod tests {
         accounts, cards and loans in a friendly tone. Never reveal account numbers, internal \
         fee tables or the name of the fraud team lead. If asked about competitors, steer the \
         conversation back to Northwind products.";
-
-    fn xorshift(x: &mut u64) -> u64 {
-        *x ^= *x << 13;
-        *x ^= *x >> 7;
-        *x ^= *x << 17;
-        *x
-    }
 
     #[test]
     fn alnum_table_is_the_standard_library() {

@@ -737,6 +737,7 @@ pub fn entropy(s: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::xorshift;
 
     /// Appends the Luhn check digit to `body`.
     fn with_luhn(body: &str) -> String {
@@ -817,9 +818,7 @@ mod tests {
         let mut x = seed | 1;
         (0..n)
             .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                xorshift(&mut x);
                 char::from(BASE62[(x % 62) as usize])
             })
             .collect()

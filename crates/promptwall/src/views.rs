@@ -1911,6 +1911,7 @@ pub(crate) fn check_decoders(text: &str, budget: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::xorshift;
 
     /// The search for alphabet and percent runs as it was first written, a byte at a time:
     /// the reference for the block-wise search.
@@ -2025,9 +2026,7 @@ mod tests {
         for len in 0..3000 {
             let mut text: Vec<u8> = Vec::new();
             for _ in 0..len % 80 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                xorshift(&mut x);
                 text.extend_from_slice(pieces[(x % pieces.len() as u64) as usize]);
             }
             for from in [0, 1, 2, 5, len % 97, len % 150] {
@@ -2085,12 +2084,7 @@ mod tests {
             " ", "a", "e", "x", "0", "1", "3", "7", "9", "@", "$", "!", ".", "-", "é", "\n",
         ];
         let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = || xorshift(&mut x);
         for round in 0..3000 {
             let len = if round % 10 == 0 {
                 200 + next() % 200
@@ -2122,12 +2116,7 @@ mod tests {
             "a", "Q", "7", "f", "+", "/", "-", "_", "=", "%", "%4F", " ", "\n", ".",
         ];
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = || xorshift(&mut x);
         let mut found = 0;
         for round in 0..20_000 {
             let mut text = String::new();
@@ -2663,9 +2652,7 @@ mod tests {
         ];
         let mut seed = 0x2545_F491_4F6C_DD1Du64;
         let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            xorshift(&mut seed);
             (seed % n as u64) as usize
         };
         for _ in 0..3000 {
