@@ -1914,7 +1914,9 @@ mod tests {
     use crate::testing::xorshift;
 
     /// The search for alphabet and percent runs as it was first written, a byte at a time:
-    /// the reference for the block-wise search.
+    /// the reference for the block-wise search. Each run it finds is classified by the same
+    /// `alphabet_run` and `percent_run` as the engine's: what is compared is where runs are
+    /// looked for.
     fn alphabet_and_percent_runs_plain(bytes: &[u8], out: &mut Vec<Run>) {
         let n = bytes.len();
         let mut i = 0;
@@ -1925,80 +1927,12 @@ mod tests {
                 while j < n && is_b64(bytes[j]) {
                     j += 1;
                 }
-                // `=` padding: at most 2 in base64, 6 in base32.
-                let pad = bytes[j..n.min(j + 6)]
-                    .iter()
-                    .take_while(|&&b| b == b'=')
-                    .count();
-                let run = &bytes[i..j];
-                let mut end = j + pad.min(2);
-                if run.len() >= MIN_HEX
-                    && run.len() % 2 == 0
-                    && run.iter().all(u8::is_ascii_hexdigit)
-                {
-                    out.push(Run {
-                        kind: "hex",
-                        start: i,
-                        end: j,
-                    });
-                } else if run.len() >= MIN_BASE64
-                    && run.iter().any(u8::is_ascii_lowercase)
-                    && run.iter().any(u8::is_ascii_uppercase)
-                {
-                    // A run mixing the two alphabets' last characters (`+/` and `-_`) is not base64.
-                    let std = run.iter().any(|b| matches!(b, b'+' | b'/'));
-                    let url = run.iter().any(|b| matches!(b, b'-' | b'_'));
-                    if !(std && url) {
-                        out.push(Run {
-                            kind: "base64",
-                            start: i,
-                            end,
-                        });
-                    }
-                } else if is_base32(run, pad) {
-                    end = j + pad;
-                    out.push(Run {
-                        kind: "base32",
-                        start: i,
-                        end,
-                    });
-                }
-                i = end.max(i + 1);
-                continue;
+                i = alphabet_run(bytes, i, j, out);
+            } else if b == b'%' {
+                i = percent_run(bytes, i, out);
+            } else {
+                i += 1;
             }
-            if b == b'%' {
-                // A run of text holding percent escapes: from here to the next whitespace.
-                let start = i;
-                let mut j = i;
-                let mut escapes = 0;
-                while j < n && !bytes[j].is_ascii_whitespace() {
-                    if bytes[j] == b'%'
-                        && j + 2 < n
-                        && bytes[j + 1].is_ascii_hexdigit()
-                        && bytes[j + 2].is_ascii_hexdigit()
-                    {
-                        escapes += 1;
-                        j += 3;
-                    } else {
-                        j += 1;
-                    }
-                }
-                if escapes >= MIN_PERCENT_ESCAPES {
-                    // Back up to the start of the word the run is in.
-                    let mut s = start;
-                    while s > 0 && !bytes[s - 1].is_ascii_whitespace() {
-                        s -= 1;
-                    }
-                    out.push(Run {
-                        kind: "url",
-                        start: s,
-                        end: j,
-                    });
-                }
-                i = j.max(i + 1);
-                continue;
-            }
-            i += 1;
         }
     }
 
