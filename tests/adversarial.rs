@@ -383,7 +383,7 @@ fn probe() {
     println!("\nPEAK_KB={}", status_kb("VmHWM:").saturating_sub(before));
 }
 
-/// The fastest of three runs of `f`.
+/// The fastest of five runs of `f`.
 fn fastest(mut f: impl FnMut()) -> Duration {
     (0..5)
         .map(|_| {
