@@ -690,11 +690,8 @@ impl Table {
         ascii_stretches: bool,
         visit: &mut impl FnMut(&[u32], usize),
     ) {
-        let mut visit = |s: u32, end: usize| {
-            if self.is_match(s) {
-                visit(self.matches_of(s), end);
-            }
-        };
+        // A stream that reached no match state when another did gives no keywords.
+        let mut visit = |s: u32, end: usize| visit(self.matches_of(s), end);
         if ascii_stretches {
             for_each_ascii_stretch(bytes, |lo, hi| walk(self, bytes, lo, hi, &mut visit));
         } else {
