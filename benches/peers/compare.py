@@ -119,9 +119,11 @@ def run_promptwall(rows: list[dict[str, Any]], cli: Path, rounds: int, work: Pat
     for key, (_, policy) in RESTRICTED.items():
         rfw = promptwall.Firewall.from_files(policy=policy)
         rscan, _, rverdicts, _ = per_prompt(rfw.scan, texts, rounds)
+        rloop_wall, rloop_cpu = plain_pass(rfw.scan, texts, rounds)
         restricted[key] = {
             "rules": len(rfw.rules),
             "scan": rscan,
+            "loop": {"wall_us": rloop_wall, "cpu_us": rloop_cpu},
             "cpu_by_part": {part: pass_cpu(rfw.scan, ts, rounds) for part, ts in parts.items()},
             "spans": [[(f.start, f.end, f.rule) for f in v.findings if f.category == "secret"] for v in rverdicts],
         }
@@ -444,7 +446,8 @@ def main() -> None:
             "cpu": ds["scan"]["cpu_us"] / pw["scan"]["cpu_us"],
             "cpu_plain_loop": ds["scan"]["cpu_us"] / pw["loop"]["cpu_us"],
         }
-        | {f"{k}_only_cpu": ds["scan"]["cpu_us"] / r["scan"]["cpu_us"] for k, r in pw["restricted"].items()},
+        | {f"{k}_only_cpu": ds["scan"]["cpu_us"] / r["scan"]["cpu_us"] for k, r in pw["restricted"].items()}
+        | {f"{k}_only_cpu_plain_loop": ds["scan"]["cpu_us"] / r["loop"]["cpu_us"] for k, r in pw["restricted"].items()},
         "tokens": tok,
         "llm_guard": lg,
         "agreement": agreement(rows, found),
@@ -541,6 +544,12 @@ def markdown(rep: dict[str, Any]) -> str:
             r["scan"]["p99_us"],
             r["scan"]["cpu_us"],
             label,
+        )
+        row(
+            f"promptwall `Firewall.scan`, {label.split(', ', 1)[1]}, in a plain loop, per prompt",
+            r["loop"]["wall_us"],
+            None,
+            r["loop"]["cpu_us"],
         )
     b = pw["batch"]
     row(
