@@ -142,41 +142,39 @@ fn many_shot_in(text: &str, lines: impl Iterator<Item = (usize, usize)>) -> Opti
 /// and runs of one token: its length and its first and last 16 bytes, eight at a time, so
 /// long tokens cost no more than short ones (tokens alike in all of these count as one, which
 /// only matters for tokens longer than 32 bytes, and then errs towards "repeated").
+#[inline(always)]
 fn hash(text: &[u8], s: usize, e: usize) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    // Eight bytes from `at`, of which the first `len` count (0x20 sets the case bit of
-    // letters, and of a few other bytes: consistently, which is all a hash needs).
-    let word = |at: usize, len: usize| {
-        let w = match text
-            .get(at..at + 8)
-            .and_then(|w| <[u8; 8]>::try_from(w).ok())
-        {
-            Some(w) => u64::from_le_bytes(w),
-            None => text[at..e]
+    let mix = |h: u64, w: u64| (h ^ w).wrapping_mul(K).rotate_left(29);
+    let n = e - s;
+    // Eight bytes from `at`, all of which count (0x20 sets the case bit of letters, and of a
+    // few other bytes: consistently, which is all a hash needs).
+    let word = |at: usize| match text.get(at..at + 8) {
+        Some(w) => u64::from_le_bytes(w.try_into().unwrap_or([0; 8])) | 0x2020_2020_2020_2020,
+        None => 0,
+    };
+    let h = if n <= 8 {
+        // The first `n` bytes of the eight from `s` (or, near the end of the text, the
+        // token's bytes gathered one by one).
+        let w = match text.get(s..s + 8) {
+            Some(w) => u64::from_le_bytes(w.try_into().unwrap_or([0; 8])),
+            None => text[s..e]
                 .iter()
                 .rev()
                 .fold(0u64, |w, &c| (w << 8) | u64::from(c)),
         };
-        let keep = if len >= 8 {
-            !0
-        } else {
-            (1u64 << (8 * len)) - 1
-        };
-        (w | 0x2020_2020_2020_2020) & keep
-    };
-    let mix = |h: u64, w: u64| (h ^ w).wrapping_mul(K).rotate_left(29);
-    let n = e - s;
-    let mut h = mix(K, n as u64);
-    if n <= 8 {
-        h = mix(h, word(s, n));
+        let keep = u64::MAX.checked_shr(8 * (8 - n as u32)).unwrap_or(0);
+        mix(mix(K, n as u64), (w | 0x2020_2020_2020_2020) & keep)
     } else if n <= 16 {
         // Two overlapping words cover it; the length tells the overlap apart.
-        h = mix(mix(h, word(s, 8)), word(e - 8, 8));
+        mix(mix(mix(K, n as u64), word(s)), word(e - 8))
     } else {
+        let mut h = mix(K, n as u64);
         for at in [s, s + 8, e - 16, e - 8] {
-            h = mix(h, word(at, 8));
+            h = mix(h, word(at));
         }
-    }
+        h
+    };
     // A last multiplication, so that the top bits (the distinct-token buckets) depend on
     // every byte: without it, tokens that differ only after their fourth byte (`item12`,
     // `item13`) fell into the same few buckets.
@@ -246,6 +244,7 @@ fn space_bits(chunk: &[u8]) -> u64 {
 }
 
 /// Calls `f(start, end)` for each token of `b` (a maximal run of bytes above 0x20), in order.
+#[inline(always)]
 fn for_each_token(b: &[u8], mut f: impl FnMut(usize, usize)) {
     let mut start = 0;
     // Whether the byte before the current block separates tokens (the text's start does).
@@ -256,18 +255,25 @@ fn for_each_token(b: &[u8], mut f: impl FnMut(usize, usize)) {
         let before = (space << 1) | prev_space;
         let mut starts = !space & before;
         let mut ends = space & !before;
-        prev_space = space >> 63;
-        // Starts and ends alternate; take them in order of position.
-        while starts | ends != 0 {
-            let s = starts.trailing_zeros();
-            let e = ends.trailing_zeros();
-            if s < e {
-                start = base + s as usize;
-                starts &= starts - 1;
-            } else {
-                f(start, base + e as usize);
-                ends &= ends - 1;
+        if prev_space == 0 {
+            // A token open from an earlier block ends at the block's first end, if any.
+            if ends == 0 {
+                continue;
             }
+            f(start, base + ends.trailing_zeros() as usize);
+            ends &= ends - 1;
+        }
+        prev_space = space >> 63;
+        // Starts and ends alternate: the k-th start pairs with the k-th end.
+        while ends != 0 {
+            let (s, e) = (starts.trailing_zeros(), ends.trailing_zeros());
+            starts &= starts - 1;
+            ends &= ends - 1;
+            f(base + s as usize, base + e as usize);
+        }
+        // The block's last start, if unpaired, opens a token that goes on.
+        if starts != 0 {
+            start = base + starts.trailing_zeros() as usize;
         }
     }
     if prev_space == 0 {
@@ -275,49 +281,87 @@ fn for_each_token(b: &[u8], mut f: impl FnMut(usize, usize)) {
     }
 }
 
-/// The token pass: floods (one token many times in a row, a long periodic token, few
-/// distinct tokens) and non-linguistic content.
-fn tokens(text: &str, out: &mut Vec<AbuseFinding>) {
+/// What the token pass counts over a text.
+#[derive(Debug, Default, PartialEq)]
+struct TokenStats {
+    /// Tokens, and distinct ones approximately (set buckets of 32768, by [`hash`]).
+    total: usize,
+    distinct: usize,
+    /// The longest run of one token: its length, the start of its first token and the end
+    /// of the token that made it that long (the first such run).
+    best_run: (usize, usize, usize),
+    /// The first token of [`MIN_PERIODIC_TOKEN`] bytes or more that [`periodic`] holds for.
+    periodic_span: Option<(usize, usize)>,
+    /// Bytes of random-looking tokens, and four for each four-byte character outside them.
+    noise_bytes: usize,
+    /// Bytes in tokens: all but the separators.
+    text_bytes: usize,
+}
+
+/// The token pass's counts, in one walk over the tokens.
+fn token_stats(text: &str) -> TokenStats {
     let b = text.as_bytes();
-    // Distinct tokens, approximately: a bitset of 32768 hash buckets (enough for the
-    // largest text a policy lets through).
+    let ascii = text.is_ascii();
+    // A bitset of 32768 hash buckets (enough for the largest text a policy lets through).
     let mut buckets = [0u64; 512];
-    let mut total = 0usize;
+    let mut st = TokenStats {
+        // Emoji and other pictographs (four-byte characters) cost tokens without words.
+        // Their lead bytes are counted over the whole text (they never separate tokens),
+        // and taken back out of random-looking tokens, which count whole.
+        noise_bytes: if ascii {
+            0
+        } else {
+            count_where(b, |c| c >= 0xF0) * 4
+        },
+        text_bytes: b.len() - count_where(b, |c| c <= b' '),
+        ..TokenStats::default()
+    };
     let mut prev_hash = 0u64;
     let mut run = 0usize;
-    let mut best_run = (0usize, 0usize, 0usize); // length, start of the run, end
     let mut run_start = 0usize;
-    let mut periodic_span: Option<(usize, usize)> = None;
-    let mut noise_bytes = 0usize;
-    let mut text_bytes = 0usize;
-    let ascii = text.is_ascii();
     for_each_token(b, |s, i| {
         let t = &b[s..i];
-        total += 1;
-        text_bytes += t.len();
+        st.total += 1;
         let h = hash(b, s, i);
         buckets[(h >> 55) as usize] |= 1 << ((h >> 49) & 63);
-        if total > 1 && h == prev_hash {
+        if st.total > 1 && h == prev_hash {
             run += 1;
         } else {
             run = 1;
             run_start = s;
         }
         prev_hash = h;
-        if run > best_run.0 {
-            best_run = (run, run_start, i);
+        if run > st.best_run.0 {
+            st.best_run = (run, run_start, i);
         }
-        if t.len() >= MIN_PERIODIC_TOKEN && periodic_span.is_none() && periodic(t) {
-            periodic_span = Some((s, i));
+        if t.len() >= MIN_PERIODIC_TOKEN && st.periodic_span.is_none() && periodic(t) {
+            st.periodic_span = Some((s, i));
         }
         if random_looking(t) {
-            noise_bytes += t.len();
-        } else if !ascii && !t.is_ascii() {
-            // Emoji and other pictographs (four-byte characters) cost tokens without words.
-            noise_bytes += t.iter().filter(|&&c| c >= 0xF0).count() * 4;
+            // (ASCII where it was judged, in its first bytes; perhaps not after them.)
+            let pictographs = if ascii {
+                0
+            } else {
+                t.iter().filter(|&&c| c >= 0xF0).count()
+            };
+            st.noise_bytes += t.len() - pictographs * 4;
         }
     });
-    let distinct: usize = buckets.iter().map(|w| w.count_ones() as usize).sum();
+    st.distinct = buckets.iter().map(|w| w.count_ones() as usize).sum();
+    st
+}
+
+/// The token pass: floods (one token many times in a row, a long periodic token, few
+/// distinct tokens) and non-linguistic content.
+fn tokens(text: &str, out: &mut Vec<AbuseFinding>) {
+    let TokenStats {
+        total,
+        distinct,
+        best_run,
+        periodic_span,
+        noise_bytes,
+        text_bytes,
+    } = token_stats(text);
     let flood = if best_run.0 >= MIN_TOKEN_RUN {
         Some((
             best_run.1,
@@ -357,6 +401,20 @@ fn tokens(text: &str, out: &mut Vec<AbuseFinding>) {
             ),
         });
     }
+}
+
+/// How many bytes of `b` `pred` holds for: 64 at a time, with byte counters that vectorise.
+fn count_where(b: &[u8], pred: impl Fn(u8) -> bool) -> usize {
+    let mut chunks = b.chunks_exact(64);
+    let mut n = 0usize;
+    for c in &mut chunks {
+        let mut k = 0u8;
+        for &x in c {
+            k += u8::from(pred(x));
+        }
+        n += usize::from(k);
+    }
+    n + chunks.remainder().iter().filter(|&&x| pred(x)).count()
 }
 
 #[cfg(test)]
@@ -573,28 +631,34 @@ mod tests {
         );
     }
 
+    /// The tokens of `t` read byte by byte: the reference for [`for_each_token`].
+    fn reference_tokens(t: &str) -> Vec<(usize, usize)> {
+        let b = t.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            while i < b.len() && b[i] <= b' ' {
+                i += 1;
+            }
+            let s = i;
+            while i < b.len() && b[i] > b' ' {
+                i += 1;
+            }
+            if s < i {
+                out.push((s, i));
+            }
+        }
+        out
+    }
+
     #[test]
     fn tokens_split_on_whitespace_and_control_bytes() {
-        let reference = |t: &str| -> Vec<(usize, usize)> {
-            let b = t.as_bytes();
-            let mut out = Vec::new();
-            let mut i = 0;
-            while i < b.len() {
-                while i < b.len() && b[i] <= b' ' {
-                    i += 1;
-                }
-                let s = i;
-                while i < b.len() && b[i] > b' ' {
-                    i += 1;
-                }
-                if s < i {
-                    out.push((s, i));
-                }
-            }
-            out
-        };
         let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let alphabet = ["a", "b", " ", "\n", "\t", "\u{1}", "é", "!", "  ", "\u{7f}"];
+        // With a piece longer than a block, so that tokens run across blocks.
+        let long = "token".repeat(15);
+        let alphabet = [
+            "a", "b", " ", "\n", "\t", "\u{1}", "é", "!", "  ", "\u{7f}", &long,
+        ];
         for len in (0..300).chain([511, 512, 513, 4096]) {
             let mut t = String::new();
             for _ in 0..len {
@@ -603,8 +667,91 @@ mod tests {
             }
             let mut got = Vec::new();
             for_each_token(t.as_bytes(), |s, e| got.push((s, e)));
-            assert_eq!(got, reference(&t), "{t:?}");
+            assert_eq!(got, reference_tokens(&t), "{t:?}");
         }
+    }
+
+    /// [`token_stats`] counted token by token, over [`reference_tokens`].
+    fn reference_stats(text: &str) -> TokenStats {
+        let b = text.as_bytes();
+        let mut buckets = [0u64; 512];
+        let mut st = TokenStats::default();
+        let (mut prev_hash, mut run, mut run_start) = (0u64, 0usize, 0usize);
+        for (s, e) in reference_tokens(text) {
+            let t = &b[s..e];
+            st.total += 1;
+            st.text_bytes += t.len();
+            let h = hash(b, s, e);
+            buckets[(h >> 55) as usize] |= 1 << ((h >> 49) & 63);
+            if st.total > 1 && h == prev_hash {
+                run += 1;
+            } else {
+                (run, run_start) = (1, s);
+            }
+            prev_hash = h;
+            if run > st.best_run.0 {
+                st.best_run = (run, run_start, e);
+            }
+            if t.len() >= MIN_PERIODIC_TOKEN && st.periodic_span.is_none() && periodic(t) {
+                st.periodic_span = Some((s, e));
+            }
+            if random_looking(t) {
+                st.noise_bytes += t.len();
+            } else {
+                st.noise_bytes += t.iter().filter(|&&c| c >= 0xF0).count() * 4;
+            }
+        }
+        st.distinct = buckets.iter().map(|w| w.count_ones() as usize).sum();
+        st
+    }
+
+    /// The token pass counts what a walk token by token counts: texts of words, floods,
+    /// random-looking tokens, emoji, other scripts, long periodic tokens and control bytes,
+    /// of 1 to 9,000 bytes.
+    #[test]
+    fn token_stats_match_a_reference() {
+        let periodic_token = "ab".repeat(300);
+        let pieces = [
+            "the ",
+            "cat ",
+            "sat ",
+            "poem poem poem poem ",
+            "aB3dE5gH7jK9mN1pQ3sT5vX7 ",
+            "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+            "😀",
+            "🚀🚀 ",
+            "中文字符",
+            "привет ",
+            "\t",
+            "\n\n",
+            "\u{1}",
+            "  ",
+            &periodic_token,
+            "x",
+        ];
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let (mut noisy, mut runs, mut periodic_found) = (0, 0, 0);
+        for round in 0..600 {
+            let target = 1 + (round * 15) % 9000;
+            let mut t = String::new();
+            while t.len() < target {
+                xorshift(&mut x);
+                // Runs of one piece now and then, so that floods occur.
+                let piece = pieces[(x >> 8) as usize % pieces.len()];
+                for _ in 0..if x % 7 == 0 { 80 } else { 1 } {
+                    t.push_str(piece);
+                }
+            }
+            let want = reference_stats(&t);
+            noisy += usize::from(want.noise_bytes > 0);
+            runs += usize::from(want.best_run.0 >= MIN_TOKEN_RUN);
+            periodic_found += usize::from(want.periodic_span.is_some());
+            assert_eq!(token_stats(&t), want, "{t:?}");
+        }
+        assert!(
+            noisy > 100 && runs > 100 && periodic_found > 100,
+            "{noisy} {runs} {periodic_found}"
+        );
     }
 
     #[test]
