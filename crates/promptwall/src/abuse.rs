@@ -298,13 +298,61 @@ struct TokenStats {
     text_bytes: usize,
 }
 
+/// The counts kept token by token: everything in [`TokenStats`] but the bytes.
+struct TokenCounter {
+    st: TokenStats,
+    /// A bitset of 32768 hash buckets (enough for the largest text a policy lets through).
+    buckets: [u64; 512],
+    prev_hash: u64,
+    /// The current run of one token: its length and where it starts.
+    run: usize,
+    run_start: usize,
+}
+
+impl TokenCounter {
+    fn new(st: TokenStats) -> Self {
+        TokenCounter {
+            st,
+            buckets: [0; 512],
+            prev_hash: 0,
+            run: 0,
+            run_start: 0,
+        }
+    }
+
+    /// Counts the token `b[s..e]` (the next one in the text).
+    #[inline(always)]
+    fn token(&mut self, b: &[u8], s: usize, e: usize) {
+        let st = &mut self.st;
+        st.total += 1;
+        let h = hash(b, s, e);
+        self.buckets[(h >> 55) as usize] |= 1 << ((h >> 49) & 63);
+        if st.total > 1 && h == self.prev_hash {
+            self.run += 1;
+        } else {
+            (self.run, self.run_start) = (1, s);
+        }
+        self.prev_hash = h;
+        if self.run > st.best_run.0 {
+            st.best_run = (self.run, self.run_start, e);
+        }
+        let t = &b[s..e];
+        if t.len() >= MIN_PERIODIC_TOKEN && st.periodic_span.is_none() && periodic(t) {
+            st.periodic_span = Some((s, e));
+        }
+    }
+
+    fn finish(mut self) -> TokenStats {
+        self.st.distinct = self.buckets.iter().map(|w| w.count_ones() as usize).sum();
+        self.st
+    }
+}
+
 /// The token pass's counts, in one walk over the tokens.
 fn token_stats(text: &str) -> TokenStats {
     let b = text.as_bytes();
     let ascii = text.is_ascii();
-    // A bitset of 32768 hash buckets (enough for the largest text a policy lets through).
-    let mut buckets = [0u64; 512];
-    let mut st = TokenStats {
+    let mut c = TokenCounter::new(TokenStats {
         // Emoji and other pictographs (four-byte characters) cost tokens without words.
         // Their lead bytes are counted over the whole text (they never separate tokens),
         // and taken back out of random-looking tokens, which count whole.
@@ -315,28 +363,10 @@ fn token_stats(text: &str) -> TokenStats {
         },
         text_bytes: b.len() - count_where(b, |c| c <= b' '),
         ..TokenStats::default()
-    };
-    let mut prev_hash = 0u64;
-    let mut run = 0usize;
-    let mut run_start = 0usize;
-    for_each_token(b, |s, i| {
-        let t = &b[s..i];
-        st.total += 1;
-        let h = hash(b, s, i);
-        buckets[(h >> 55) as usize] |= 1 << ((h >> 49) & 63);
-        if st.total > 1 && h == prev_hash {
-            run += 1;
-        } else {
-            run = 1;
-            run_start = s;
-        }
-        prev_hash = h;
-        if run > st.best_run.0 {
-            st.best_run = (run, run_start, i);
-        }
-        if t.len() >= MIN_PERIODIC_TOKEN && st.periodic_span.is_none() && periodic(t) {
-            st.periodic_span = Some((s, i));
-        }
+    });
+    for_each_token(b, |s, e| {
+        c.token(b, s, e);
+        let t = &b[s..e];
         if random_looking(t) {
             // (ASCII where it was judged, in its first bytes; perhaps not after them.)
             let pictographs = if ascii {
@@ -344,11 +374,10 @@ fn token_stats(text: &str) -> TokenStats {
             } else {
                 t.iter().filter(|&&c| c >= 0xF0).count()
             };
-            st.noise_bytes += t.len() - pictographs * 4;
+            c.st.noise_bytes += t.len() - pictographs * 4;
         }
     });
-    st.distinct = buckets.iter().map(|w| w.count_ones() as usize).sum();
-    st
+    c.finish()
 }
 
 /// The token pass: floods (one token many times in a row, a long periodic token, few
@@ -671,38 +700,21 @@ mod tests {
         }
     }
 
-    /// [`token_stats`] counted token by token, over [`reference_tokens`].
+    /// [`token_stats`] with the bytes counted token by token, over [`reference_tokens`].
     fn reference_stats(text: &str) -> TokenStats {
         let b = text.as_bytes();
-        let mut buckets = [0u64; 512];
-        let mut st = TokenStats::default();
-        let (mut prev_hash, mut run, mut run_start) = (0u64, 0usize, 0usize);
+        let mut c = TokenCounter::new(TokenStats::default());
         for (s, e) in reference_tokens(text) {
+            c.token(b, s, e);
             let t = &b[s..e];
-            st.total += 1;
-            st.text_bytes += t.len();
-            let h = hash(b, s, e);
-            buckets[(h >> 55) as usize] |= 1 << ((h >> 49) & 63);
-            if st.total > 1 && h == prev_hash {
-                run += 1;
-            } else {
-                (run, run_start) = (1, s);
-            }
-            prev_hash = h;
-            if run > st.best_run.0 {
-                st.best_run = (run, run_start, e);
-            }
-            if t.len() >= MIN_PERIODIC_TOKEN && st.periodic_span.is_none() && periodic(t) {
-                st.periodic_span = Some((s, e));
-            }
+            c.st.text_bytes += t.len();
             if random_looking(t) {
-                st.noise_bytes += t.len();
+                c.st.noise_bytes += t.len();
             } else {
-                st.noise_bytes += t.iter().filter(|&&c| c >= 0xF0).count() * 4;
+                c.st.noise_bytes += t.iter().filter(|&&c| c >= 0xF0).count() * 4;
             }
         }
-        st.distinct = buckets.iter().map(|w| w.count_ones() as usize).sum();
-        st
+        c.finish()
     }
 
     /// The token pass counts what a walk token by token counts: texts of words, floods,
