@@ -1,0 +1,489 @@
+//! `promptwall bench`: how long scans of your own texts take, with your rules and policy.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use promptwall::{Action, Verdict};
+use serde::Serialize;
+
+use crate::input::{self, Line, Lines};
+use crate::scan::{parse_row, text_of};
+use crate::{write_err, CliError, EngineArgs, Outcome};
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Files to time, each one text; `-` (the default) reads standard input. With --jsonl,
+    /// each line of a file is one text.
+    #[arg(value_name = "PATH", default_value = "-")]
+    paths: Vec<PathBuf>,
+
+    /// Read JSON Lines: one object with a `text` field per line (an `id` field, when there
+    /// is one, names the text in the list of the slowest).
+    #[arg(long)]
+    jsonl: bool,
+
+    /// How many times to scan every text. Each text's time is the median of its scans.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    passes: u32,
+
+    /// Time scans of model output (responses) rather than prompts.
+    #[arg(long)]
+    response: bool,
+
+    /// Do not compile every rule before timing (`warm_up`): the first pass then also pays
+    /// for what its texts compile on first use, as in a process that skips `warm_up`.
+    #[arg(long)]
+    no_warm_up: bool,
+
+    /// How many of the slowest texts to list.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    slowest: usize,
+
+    /// With --jsonl: also report the texts grouped by this field of their rows (a route, a
+    /// tenant, a kind of text); rows without it form the group `-`.
+    #[arg(long, value_name = "FIELD", requires = "jsonl")]
+    group_by: Option<String>,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One text to time, and where it came from.
+struct Item {
+    /// `path` for a whole file, `path:line` for a JSONL line.
+    source: String,
+    id: Option<serde_json::Value>,
+    /// The value of the --group-by field.
+    group: String,
+    text: String,
+}
+
+#[derive(Serialize, Debug)]
+struct PerText {
+    mean: f64,
+    p50: f64,
+    p90: f64,
+    p99: f64,
+    max: f64,
+}
+
+#[derive(Serialize, Debug, Default)]
+struct Actions {
+    allow: usize,
+    flag: usize,
+    redact: usize,
+    block: usize,
+}
+
+#[derive(Serialize, Debug)]
+struct Slow {
+    source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<serde_json::Value>,
+    bytes: usize,
+    us: f64,
+}
+
+#[derive(Serialize, Debug)]
+struct Group {
+    name: String,
+    texts: usize,
+    mean_bytes: f64,
+    mean_us: f64,
+    p50_us: f64,
+    p99_us: f64,
+    /// This group's share of the time of all texts, in percent.
+    share: f64,
+}
+
+#[derive(Serialize, Debug)]
+struct Report {
+    texts: usize,
+    bytes: usize,
+    passes: u32,
+    side: &'static str,
+    /// Texts skipped because they could not be read.
+    skipped: usize,
+    build_ms: f64,
+    /// `None` with --no-warm-up.
+    warm_up_ms: Option<f64>,
+    /// Each text's median scan time, in microseconds, over the texts.
+    per_text_us: PerText,
+    /// The fastest pass over all texts, divided by their number.
+    fastest_pass_us_per_text: f64,
+    /// Bytes scanned per second at the texts' median times, in MiB.
+    throughput_mib_s: f64,
+    /// The verdicts of the first pass.
+    actions: Actions,
+    slowest: Vec<Slow>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group_by: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    groups: Vec<Group>,
+    /// Peak resident memory of the process (Linux only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peak_memory_kib: Option<u64>,
+}
+
+pub fn run(engine: &EngineArgs, args: &BenchArgs) -> Result<Outcome, CliError> {
+    if let Some(dir) = args.paths.iter().find(|p| p.is_dir()) {
+        return Err(CliError(format!(
+            "{} is a folder: name the files to time (with --jsonl, files of JSON Lines)",
+            dir.display()
+        )));
+    }
+    let mut items = Vec::new();
+    let mut skipped = 0usize;
+    for path in &args.paths {
+        if args.jsonl {
+            skipped += read_jsonl(path, args.group_by.as_deref(), &mut items)?;
+        } else {
+            items.push(Item {
+                source: input::name(path),
+                id: None,
+                group: String::new(),
+                text: input::read_text(path)?,
+            });
+        }
+    }
+    if items.is_empty() {
+        return Err(CliError("no texts to time".to_string()));
+    }
+
+    let start = Instant::now();
+    let fw = engine.build(&[])?;
+    let build = start.elapsed();
+    let warm_up = (!args.no_warm_up).then(|| {
+        let start = Instant::now();
+        fw.warm_up();
+        start.elapsed()
+    });
+
+    let passes = args.passes as usize;
+    let bar = progress(items.len() * passes);
+    // times[text * passes + pass]
+    let mut times = vec![Duration::ZERO; items.len() * passes];
+    let mut fastest_pass = Duration::MAX;
+    let mut actions = Actions::default();
+    for pass in 0..passes {
+        let pass_start = Instant::now();
+        for (i, item) in items.iter().enumerate() {
+            let t = Instant::now();
+            let v = if args.response {
+                fw.scan_response(&item.text)
+            } else {
+                fw.scan(&item.text)
+            };
+            let action = v.action;
+            drop(std::hint::black_box::<Verdict>(v));
+            times[i * passes + pass] = t.elapsed();
+            if pass == 0 {
+                count(&mut actions, action);
+            }
+            if i % 1024 == 1023 {
+                bar.inc(1024);
+            }
+        }
+        fastest_pass = fastest_pass.min(pass_start.elapsed());
+        bar.set_position(((pass + 1) * items.len()) as u64);
+    }
+    bar.finish_and_clear();
+
+    let medians: Vec<f64> = times
+        .chunks_mut(passes)
+        .map(|t| {
+            t.sort_unstable();
+            micros(t[(passes - 1) / 2])
+        })
+        .collect();
+    let bytes: usize = items.iter().map(|i| i.text.len()).sum();
+    let total_us: f64 = medians.iter().sum();
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| medians[b].total_cmp(&medians[a]));
+    let slowest = order
+        .iter()
+        .take(args.slowest)
+        .map(|&i| Slow {
+            source: items[i].source.clone(),
+            id: items[i].id.clone(),
+            bytes: items[i].text.len(),
+            us: round2(medians[i]),
+        })
+        .collect();
+    let mut sorted = medians.clone();
+    sorted.sort_unstable_by(f64::total_cmp);
+    let groups = match args.group_by {
+        Some(_) => groups(&items, &medians, total_us),
+        None => Vec::new(),
+    };
+    let report = Report {
+        texts: items.len(),
+        bytes,
+        passes: args.passes,
+        side: if args.response { "response" } else { "prompt" },
+        skipped,
+        build_ms: round2(build.as_secs_f64() * 1e3),
+        warm_up_ms: warm_up.map(|d| round2(d.as_secs_f64() * 1e3)),
+        per_text_us: PerText {
+            mean: round2(total_us / items.len() as f64),
+            p50: round2(percentile(&sorted, 50.0)),
+            p90: round2(percentile(&sorted, 90.0)),
+            p99: round2(percentile(&sorted, 99.0)),
+            max: round2(percentile(&sorted, 100.0)),
+        },
+        fastest_pass_us_per_text: round2(micros(fastest_pass) / items.len() as f64),
+        throughput_mib_s: if total_us > 0.0 {
+            round2(bytes as f64 / (1 << 20) as f64 / (total_us / 1e6))
+        } else {
+            0.0
+        },
+        actions,
+        slowest,
+        group_by: args.group_by.clone(),
+        groups,
+        peak_memory_kib: peak_memory_kib(),
+    };
+    let mut out = io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report).map_err(|e| CliError(e.to_string()))?;
+        writeln!(out).map_err(write_err)?;
+    } else {
+        print_report(&mut out, &report).map_err(write_err)?;
+    }
+    out.flush().map_err(write_err)?;
+    Ok(if skipped > 0 {
+        Outcome::Error
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// Reads the texts of a JSONL file into `items`; returns how many lines were skipped (each
+/// reported on standard error with its line number).
+fn read_jsonl(
+    path: &Path,
+    group_by: Option<&str>,
+    items: &mut Vec<Item>,
+) -> Result<usize, CliError> {
+    let name = input::name(path);
+    let mut lines = Lines::new(input::open(path)?);
+    let mut skipped = 0;
+    let mut n = 0usize;
+    while let Some(line) = lines
+        .next_line()
+        .map_err(|e| CliError(format!("{name}: {e}")))?
+    {
+        n += 1;
+        let bytes = match line {
+            Line::Bytes(b) => b,
+            Line::TooLong => {
+                eprintln!(
+                    "promptwall: {name}:{n}: line is longer than {} bytes; skipped",
+                    input::MAX_INPUT_BYTES
+                );
+                skipped += 1;
+                continue;
+            }
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match parse_row(&bytes).and_then(|row| Ok((text_of(&row)?.to_string(), row))) {
+            Ok((text, row)) => items.push(Item {
+                source: format!("{name}:{n}"),
+                id: row.get("id").cloned(),
+                group: match group_by.and_then(|f| row.get(f)) {
+                    None | Some(serde_json::Value::Null) => "-".to_string(),
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(v) => v.to_string(),
+                },
+                text,
+            }),
+            Err(e) => {
+                eprintln!("promptwall: {name}:{n}: {e}; skipped");
+                skipped += 1;
+            }
+        }
+    }
+    Ok(skipped)
+}
+
+/// The texts' times by group, in the order of the groups' names.
+fn groups(items: &[Item], medians: &[f64], total_us: f64) -> Vec<Group> {
+    let mut by: std::collections::BTreeMap<&str, Vec<usize>> = std::collections::BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        by.entry(&item.group).or_default().push(i);
+    }
+    by.into_iter()
+        .map(|(name, members)| {
+            let n = members.len() as f64;
+            let mut t: Vec<f64> = members.iter().map(|&i| medians[i]).collect();
+            t.sort_unstable_by(f64::total_cmp);
+            let sum: f64 = t.iter().sum();
+            let bytes: usize = members.iter().map(|&i| items[i].text.len()).sum();
+            Group {
+                name: name.to_string(),
+                texts: members.len(),
+                mean_bytes: round2(bytes as f64 / n),
+                mean_us: round2(sum / n),
+                p50_us: round2(percentile(&t, 50.0)),
+                p99_us: round2(percentile(&t, 99.0)),
+                share: if total_us > 0.0 {
+                    round2(sum / total_us * 100.0)
+                } else {
+                    0.0
+                },
+            }
+        })
+        .collect()
+}
+
+fn count(a: &mut Actions, action: Action) {
+    match action {
+        Action::Allow => a.allow += 1,
+        Action::Flag => a.flag += 1,
+        Action::Redact => a.redact += 1,
+        Action::Block => a.block += 1,
+    }
+}
+
+/// A progress bar on standard error when it is a terminal and the run is long enough to
+/// want one; hidden otherwise.
+fn progress(scans: usize) -> ProgressBar {
+    if !io::stderr().is_terminal() || scans < 10_000 {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(scans as u64);
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} scans, eta {eta}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// The nearest-rank percentile of sorted, non-empty values.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// The process's peak resident memory (VmHWM), where `/proc` tells it.
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn print_report(out: &mut impl Write, r: &Report) -> io::Result<()> {
+    let mib = r.bytes as f64 / (1 << 20) as f64;
+    writeln!(
+        out,
+        "{} text{}, {:.2} MiB, {} pass{} on one thread, scanned as {}s",
+        r.texts,
+        if r.texts == 1 { "" } else { "s" },
+        mib,
+        r.passes,
+        if r.passes == 1 { "" } else { "es" },
+        r.side
+    )?;
+    match r.warm_up_ms {
+        Some(w) => writeln!(
+            out,
+            "engine build {:.2} ms, warm_up {:.1} ms",
+            r.build_ms, w
+        )?,
+        None => writeln!(
+            out,
+            "engine build {:.2} ms (no warm_up: the first pass compiled rules on first use)",
+            r.build_ms
+        )?,
+    }
+    let p = &r.per_text_us;
+    writeln!(
+        out,
+        "per text (median of its scans): mean {:.2} us, p50 {:.2}, p90 {:.2}, p99 {:.2}, max {:.2}",
+        p.mean, p.p50, p.p90, p.p99, p.max
+    )?;
+    writeln!(
+        out,
+        "fastest pass: {:.2} us a text; throughput {:.1} MiB/s",
+        r.fastest_pass_us_per_text, r.throughput_mib_s
+    )?;
+    let a = &r.actions;
+    writeln!(
+        out,
+        "verdicts: {} allow, {} flag, {} redact, {} block",
+        a.allow, a.flag, a.redact, a.block
+    )?;
+    if r.skipped > 0 {
+        writeln!(out, "skipped: {} unreadable lines", r.skipped)?;
+    }
+    if !r.slowest.is_empty() {
+        writeln!(out, "slowest:")?;
+        for s in &r.slowest {
+            write!(
+                out,
+                "  {:>10.2} us  {:>9} bytes  {}",
+                s.us, s.bytes, s.source
+            )?;
+            match &s.id {
+                Some(id) => writeln!(out, "  (id {id})")?,
+                None => writeln!(out)?,
+            }
+        }
+    }
+    if let Some(field) = &r.group_by {
+        writeln!(out, "by {field}:")?;
+        let width = r
+            .groups
+            .iter()
+            .map(|g| g.name.chars().count())
+            .max()
+            .unwrap_or(0);
+        writeln!(
+            out,
+            "  {:width$}  {:>7}  {:>10}  {:>9}  {:>9}  {:>9}  {:>6}",
+            "", "texts", "mean bytes", "mean us", "p50 us", "p99 us", "share"
+        )?;
+        for g in &r.groups {
+            writeln!(
+                out,
+                "  {:width$}  {:>7}  {:>10.0}  {:>9.2}  {:>9.2}  {:>9.2}  {:>5.1}%",
+                g.name, g.texts, g.mean_bytes, g.mean_us, g.p50_us, g.p99_us, g.share
+            )?;
+        }
+    }
+    if let Some(kib) = r.peak_memory_kib {
+        writeln!(out, "peak memory {:.1} MiB", kib as f64 / 1024.0)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 50.0), 50.0);
+        assert_eq!(percentile(&v, 99.0), 99.0);
+        assert_eq!(percentile(&v, 100.0), 100.0);
+        assert_eq!(percentile(&v, 0.0), 1.0);
+        assert_eq!(percentile(&[7.0], 99.0), 7.0);
+        let w = [1.0, 2.0, 3.0];
+        assert_eq!(percentile(&w, 50.0), 2.0);
+        assert_eq!(percentile(&w, 90.0), 3.0);
+    }
+}
