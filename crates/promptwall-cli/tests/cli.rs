@@ -819,6 +819,7 @@ fn bench_times_texts_and_counts_their_verdicts() {
     );
     assert!(f("mean") <= f("max"), "{us}");
     assert!(r["warm_up_ms"].as_f64().is_some() && r["build_ms"].as_f64().is_some());
+    assert!(r["first_pass_us_per_text"].as_f64() > Some(0.0), "{r}");
 
     // The verdicts are those of `scan --jsonl`.
     let scanned = run(&["scan", "--jsonl", &path], "");
@@ -945,7 +946,10 @@ fn bench_times_texts_and_counts_their_verdicts() {
         (r["texts"].as_u64(), r["side"].as_str()),
         (Some(1), Some("response"))
     );
-    assert!(r["warm_up_ms"].is_null(), "{r}");
+    assert!(
+        r["warm_up_ms"].is_null() && r["first_pass_us_per_text"].is_null(),
+        "{r}"
+    );
     assert_eq!(r["slowest"][0]["source"], "<stdin>");
 }
 
