@@ -2,6 +2,7 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -32,6 +33,12 @@ pub struct BenchArgs {
     /// Time scans of model output (responses) rather than prompts.
     #[arg(long)]
     response: bool,
+
+    /// Scan on this many threads at once, sharing one engine: each thread scans every text
+    /// --passes times, starting at a different text. Each text's time is then the median of
+    /// all its scans, and the report adds the scans per second of all threads together.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    threads: u32,
 
     /// Time from the start: skip `warm_up` and the untimed first pass, so that the first
     /// timed pass also pays for compiling rules on first use and for filling the regex
@@ -106,19 +113,23 @@ struct Report {
     texts: usize,
     bytes: usize,
     passes: u32,
+    threads: u32,
     side: &'static str,
     /// Texts skipped because they could not be read.
     skipped: usize,
     build_ms: f64,
     /// `None` with --no-warm-up.
     warm_up_ms: Option<f64>,
-    /// The untimed first pass over the texts, after `warm_up`, divided by their number: the
-    /// regex engines fill their caches in it. `None` with --no-warm-up.
+    /// The untimed first pass over the texts, after `warm_up`, divided by their number (the
+    /// mean over the threads): the regex engines fill their caches in it. `None` with
+    /// --no-warm-up.
     first_pass_us_per_text: Option<f64>,
     /// Each text's median scan time, in microseconds, over the texts.
     per_text_us: PerText,
-    /// The fastest pass over all texts, divided by their number.
+    /// The fastest pass over all texts (of any thread), divided by their number.
     fastest_pass_us_per_text: f64,
+    /// Timed scans of all threads together, per second of wall time.
+    scans_per_second: f64,
     /// Bytes scanned per second at the texts' median times, in MiB.
     throughput_mib_s: f64,
     /// The verdicts of the first pass.
@@ -168,52 +179,58 @@ pub fn run(engine: &EngineArgs, args: &BenchArgs) -> Result<Outcome, CliError> {
             fw.scan(text)
         }
     };
-    let (warm_up, first_pass) = if args.no_warm_up {
-        (None, None)
-    } else {
+    let warm_up = (!args.no_warm_up).then(|| {
         let start = Instant::now();
         fw.warm_up();
-        let warm_up = start.elapsed();
-        let start = Instant::now();
-        for item in &items {
-            drop(std::hint::black_box::<Verdict>(scan(&item.text)));
-        }
-        (Some(warm_up), Some(start.elapsed()))
-    };
+        start.elapsed()
+    });
 
     let passes = args.passes as usize;
-    let bar = progress(items.len() * passes);
-    // times[text * passes + pass]
-    let mut times = vec![Duration::ZERO; items.len() * passes];
-    let mut fastest_pass = Duration::MAX;
-    let mut actions = Actions::default();
-    for pass in 0..passes {
-        let pass_start = Instant::now();
-        for (i, item) in items.iter().enumerate() {
-            let t = Instant::now();
-            let v = scan(&item.text);
-            let action = v.action;
-            drop(std::hint::black_box::<Verdict>(v));
-            times[i * passes + pass] = t.elapsed();
-            if pass == 0 {
-                count(&mut actions, action);
-            }
-            if i % 1024 == 1023 {
-                bar.inc(1024);
-            }
-        }
-        fastest_pass = fastest_pass.min(pass_start.elapsed());
-        bar.set_position(((pass + 1) * items.len()) as u64);
-    }
+    let threads = args.threads as usize;
+    let n = items.len();
+    let bar = progress(n * passes * threads);
+    let barrier = Barrier::new(threads + 1);
+    let (runs, wall) = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|k| {
+                let (items, scan, bar, barrier) = (&items, &scan, &bar, &barrier);
+                s.spawn(move || {
+                    let offset = k * n / threads;
+                    time_thread(scan, items, passes, offset, !args.no_warm_up, barrier, bar)
+                })
+            })
+            .collect();
+        barrier.wait();
+        let start = Instant::now();
+        let runs: Vec<ThreadRun> = workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect();
+        (runs, start.elapsed())
+    });
     bar.finish_and_clear();
 
-    let medians: Vec<f64> = times
-        .chunks_mut(passes)
-        .map(|t| {
-            t.sort_unstable();
-            micros(t[(passes - 1) / 2])
+    // Each text's scans, of every pass and thread, and their median.
+    let samples = passes * threads;
+    let mut all = vec![Duration::ZERO; samples];
+    let medians: Vec<f64> = (0..n)
+        .map(|i| {
+            for (k, run) in runs.iter().enumerate() {
+                all[k * passes..(k + 1) * passes]
+                    .copy_from_slice(&run.times[i * passes..(i + 1) * passes]);
+            }
+            all.sort_unstable();
+            micros(all[(samples - 1) / 2])
         })
         .collect();
+    let fastest_pass = runs.iter().map(|r| r.fastest).min().unwrap_or_default();
+    let first_pass = (!args.no_warm_up)
+        .then(|| runs.iter().filter_map(|r| r.first).sum::<Duration>() / threads as u32);
+    let actions = runs
+        .into_iter()
+        .next()
+        .map(|r| r.actions)
+        .unwrap_or_default();
     let bytes: usize = items.iter().map(|i| i.text.len()).sum();
     let total_us: f64 = medians.iter().sum();
     let mut order: Vec<usize> = (0..items.len()).collect();
@@ -238,6 +255,7 @@ pub fn run(engine: &EngineArgs, args: &BenchArgs) -> Result<Outcome, CliError> {
         texts: items.len(),
         bytes,
         passes: args.passes,
+        threads: args.threads,
         side: if args.response { "response" } else { "prompt" },
         skipped,
         build_ms: round2(build.as_secs_f64() * 1e3),
@@ -251,6 +269,7 @@ pub fn run(engine: &EngineArgs, args: &BenchArgs) -> Result<Outcome, CliError> {
             max: round2(percentile(&sorted, 100.0)),
         },
         fastest_pass_us_per_text: round2(micros(fastest_pass) / items.len() as f64),
+        scans_per_second: (samples * n) as f64 / wall.as_secs_f64().max(1e-9),
         throughput_mib_s: if total_us > 0.0 {
             round2(bytes as f64 / (1 << 20) as f64 / (total_us / 1e6))
         } else {
@@ -275,6 +294,65 @@ pub fn run(engine: &EngineArgs, args: &BenchArgs) -> Result<Outcome, CliError> {
     } else {
         Outcome::Clean
     })
+}
+
+/// What one thread measured: `times[text * passes + pass]`.
+struct ThreadRun {
+    times: Vec<Duration>,
+    fastest: Duration,
+    first: Option<Duration>,
+    /// The verdicts of its first timed pass.
+    actions: Actions,
+}
+
+/// One thread's scans: an untimed first pass (with `first_pass`), then, once every thread
+/// is ready, `passes` timed passes over the texts from `offset` on, round to the start.
+fn time_thread(
+    scan: &(dyn Fn(&str) -> Verdict + Sync),
+    items: &[Item],
+    passes: usize,
+    offset: usize,
+    first_pass: bool,
+    barrier: &Barrier,
+    bar: &ProgressBar,
+) -> ThreadRun {
+    let n = items.len();
+    let first = first_pass.then(|| {
+        let start = Instant::now();
+        for item in items {
+            drop(std::hint::black_box(scan(&item.text)));
+        }
+        start.elapsed()
+    });
+    barrier.wait();
+    let mut times = vec![Duration::ZERO; n * passes];
+    let mut fastest = Duration::MAX;
+    let mut actions = Actions::default();
+    for pass in 0..passes {
+        let pass_start = Instant::now();
+        for j in 0..n {
+            let i = (offset + j) % n;
+            let t = Instant::now();
+            let v = scan(&items[i].text);
+            let action = v.action;
+            drop(std::hint::black_box(v));
+            times[i * passes + pass] = t.elapsed();
+            if pass == 0 {
+                count(&mut actions, action);
+            }
+            if j % 1024 == 1023 {
+                bar.inc(1024);
+            }
+        }
+        fastest = fastest.min(pass_start.elapsed());
+        bar.inc((n % 1024) as u64);
+    }
+    ThreadRun {
+        times,
+        fastest,
+        first,
+        actions,
+    }
 }
 
 /// Reads the texts of a JSONL file into `items`; returns how many lines were skipped (each
@@ -408,11 +486,16 @@ fn print_report(out: &mut impl Write, r: &Report) -> io::Result<()> {
     };
     writeln!(
         out,
-        "{} text{}, {size}, {} pass{} on one thread, scanned as {}s",
+        "{} text{}, {size}, {} pass{} on {}, scanned as {}s",
         r.texts,
         if r.texts == 1 { "" } else { "s" },
         r.passes,
         if r.passes == 1 { "" } else { "es" },
+        if r.threads == 1 {
+            "one thread".to_string()
+        } else {
+            format!("each of {} threads", r.threads)
+        },
         r.side
     )?;
     match (r.warm_up_ms, r.first_pass_us_per_text) {
@@ -435,9 +518,16 @@ fn print_report(out: &mut impl Write, r: &Report) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "fastest pass: {:.2} us a text; throughput {:.1} MiB/s",
+        "fastest pass: {:.2} us a text; throughput {:.1} MiB/s a thread",
         r.fastest_pass_us_per_text, r.throughput_mib_s
     )?;
+    if r.threads > 1 {
+        writeln!(
+            out,
+            "{} threads together: {:.0} scans a second",
+            r.threads, r.scans_per_second
+        )?;
+    }
     let a = &r.actions;
     writeln!(
         out,

@@ -848,6 +848,41 @@ fn bench_times_texts_and_counts_their_verdicts() {
     assert!(slowest[0]["us"].as_f64() >= slowest[1]["us"].as_f64());
     assert_eq!(slowest[0]["us"], us["max"]);
 
+    // Several threads share the engine: the same verdicts, every text timed on each.
+    let o = run(
+        &[
+            "bench",
+            "--jsonl",
+            "--passes",
+            "2",
+            "--threads",
+            "3",
+            "--json",
+            &path,
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON report");
+    assert_eq!(
+        (t["threads"].as_u64(), t["texts"].as_u64()),
+        (Some(3), Some(24))
+    );
+    assert_eq!(t["actions"], r["actions"]);
+    assert_eq!(t["slowest"][0]["id"], "long", "{t}");
+    assert!(t["scans_per_second"].as_f64() > Some(0.0), "{t}");
+    let o = run(
+        &["bench", "--jsonl", "--passes", "1", "--threads", "2", &path],
+        "",
+    );
+    assert!(
+        stdout(&o).contains("on each of 2 threads") && stdout(&o).contains("2 threads together: "),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&["bench", "--threads", "0"], "hello");
+    assert_eq!(o.status.code(), Some(2));
+
     // Groups by a field of the rows; rows without it form the group `-`. (Three passes: the
     // first scans after a build take longer while the regexes' caches fill.)
     let o = run(
