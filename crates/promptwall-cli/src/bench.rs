@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::input::{self, Line, Lines};
 use crate::scan::{parse_row, text_of};
-use crate::{write_err, CliError, EngineArgs, Outcome};
+use crate::{CliError, EngineArgs, Outcome};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -281,14 +281,7 @@ pub fn run(engine: &EngineArgs, args: &BenchArgs) -> Result<Outcome, CliError> {
         groups,
         peak_memory_kib: peak_memory_kib(),
     };
-    let mut out = io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &report).map_err(|e| CliError(e.to_string()))?;
-        writeln!(out).map_err(write_err)?;
-    } else {
-        print_report(&mut out, &report).map_err(write_err)?;
-    }
-    out.flush().map_err(write_err)?;
+    crate::write_report(&report, args.json, print_report)?;
     Ok(if skipped > 0 {
         Outcome::Error
     } else {
@@ -478,7 +471,7 @@ fn peak_memory_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn print_report(out: &mut impl Write, r: &Report) -> io::Result<()> {
+fn print_report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     let size = if r.bytes < 1 << 20 {
         format!("{:.1} KiB", r.bytes as f64 / 1024.0)
     } else {

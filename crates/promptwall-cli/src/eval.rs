@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::input::{self, Line, Lines};
 use crate::scan::{parse_row, text_of};
-use crate::{write_err, CliError, EngineArgs, Outcome};
+use crate::{CliError, EngineArgs, Outcome};
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
@@ -225,14 +225,7 @@ pub fn run(engine: &EngineArgs, args: &EvalArgs) -> Result<Outcome, CliError> {
         )));
     }
     let report = build_report(rows, threshold, bad, args.errors);
-    let mut out = io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &report).map_err(|e| CliError(e.to_string()))?;
-        writeln!(out).map_err(write_err)?;
-    } else {
-        print_report(&mut out, &report).map_err(write_err)?;
-    }
-    out.flush().map_err(write_err)?;
+    crate::write_report(&report, args.json, print_report)?;
     if let Some(floors) = &floors {
         let failures = below_floors(&report, floors);
         for f in &failures {
@@ -326,7 +319,7 @@ fn build_report(rows: Vec<Row>, threshold: f64, bad: usize, errors: usize) -> Re
     }
 }
 
-fn print_report(out: &mut impl Write, r: &Report) -> io::Result<()> {
+fn print_report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     writeln!(
         out,
         "{:<24} {:>6} {:>8} {:>9}",

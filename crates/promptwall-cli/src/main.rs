@@ -268,6 +268,23 @@ fn main() -> ExitCode {
 
 const BROKEN_PIPE: &str = "\0broken pipe";
 
+/// Prints a command's report on standard output: as indented JSON with `json`, otherwise
+/// as `human` writes it.
+pub fn write_report<R: serde::Serialize>(
+    report: &R,
+    json: bool,
+    human: impl FnOnce(&mut dyn Write, &R) -> io::Result<()>,
+) -> Result<(), CliError> {
+    let mut out = io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, report).map_err(|e| CliError(e.to_string()))?;
+        writeln!(out).map_err(write_err)?;
+    } else {
+        human(&mut out, report).map_err(write_err)?;
+    }
+    out.flush().map_err(write_err)
+}
+
 /// Turns a write error into a CLI error; a closed pipe (`promptwall ... | head`) ends quietly.
 pub fn write_err(e: io::Error) -> CliError {
     if e.kind() == io::ErrorKind::BrokenPipe {
