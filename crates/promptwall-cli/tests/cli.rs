@@ -883,8 +883,8 @@ fn bench_times_texts_and_counts_their_verdicts() {
     let o = run(&["bench", "--threads", "0"], "hello");
     assert_eq!(o.status.code(), Some(2));
 
-    // Groups by a field of the rows; rows without it form the group `-`. (Three passes: the
-    // first scans after a build take longer while the regexes' caches fill.)
+    // Groups by a field of the rows; rows without it form the group `-`. (Three passes, so
+    // that one scan slowed by the machine cannot move a text's median.)
     let o = run(
         &[
             "bench",
