@@ -168,6 +168,17 @@ pub fn run(engine: &EngineArgs, args: &BenchArgs) -> Result<Outcome, CliError> {
     if items.is_empty() {
         return Err(CliError("no texts to time".to_string()));
     }
+    // Every scan's time is kept (4 bytes each) until the medians are taken.
+    let scans = items.len().saturating_mul(args.passes as usize);
+    if scans.saturating_mul(args.threads as usize) > MAX_SCANS {
+        return Err(CliError(format!(
+            "{} texts x {} passes x {} threads is more than {MAX_SCANS} scans to time: \
+             time fewer texts (a sample) or fewer passes",
+            items.len(),
+            args.passes,
+            args.threads
+        )));
+    }
 
     let start = Instant::now();
     let fw = engine.build(&[])?;
@@ -212,7 +223,7 @@ pub fn run(engine: &EngineArgs, args: &BenchArgs) -> Result<Outcome, CliError> {
 
     // Each text's scans, of every pass and thread, and their median.
     let samples = passes * threads;
-    let mut all = vec![Duration::ZERO; samples];
+    let mut all = vec![0u32; samples];
     let medians: Vec<f64> = (0..n)
         .map(|i| {
             for (k, run) in runs.iter().enumerate() {
@@ -220,7 +231,7 @@ pub fn run(engine: &EngineArgs, args: &BenchArgs) -> Result<Outcome, CliError> {
                     .copy_from_slice(&run.times[i * passes..(i + 1) * passes]);
             }
             all.sort_unstable();
-            micros(all[(samples - 1) / 2])
+            f64::from(all[(samples - 1) / 2]) / 1e3
         })
         .collect();
     let fastest_pass = runs.iter().map(|r| r.fastest).min().unwrap_or_default();
@@ -289,9 +300,13 @@ pub fn run(engine: &EngineArgs, args: &BenchArgs) -> Result<Outcome, CliError> {
     })
 }
 
-/// What one thread measured: `times[text * passes + pass]`.
+/// The most scans one run may time (their times take 4 bytes each).
+const MAX_SCANS: usize = 1 << 28;
+
+/// What one thread measured: `times[text * passes + pass]`, in nanoseconds (at most
+/// `u32::MAX`, 4.3 s: a scan of a text the policy lets through takes milliseconds at most).
 struct ThreadRun {
-    times: Vec<Duration>,
+    times: Vec<u32>,
     fastest: Duration,
     first: Option<Duration>,
     /// The verdicts of its first timed pass.
@@ -318,7 +333,7 @@ fn time_thread(
         start.elapsed()
     });
     barrier.wait();
-    let mut times = vec![Duration::ZERO; n * passes];
+    let mut times = vec![0u32; n * passes];
     let mut fastest = Duration::MAX;
     let mut actions = Actions::default();
     for pass in 0..passes {
@@ -329,7 +344,7 @@ fn time_thread(
             let v = scan(&items[i].text);
             let action = v.action;
             drop(std::hint::black_box(v));
-            times[i * passes + pass] = t.elapsed();
+            times[i * passes + pass] = u32::try_from(t.elapsed().as_nanos()).unwrap_or(u32::MAX);
             if pass == 0 {
                 count(&mut actions, action);
             }

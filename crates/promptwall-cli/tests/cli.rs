@@ -1004,6 +1004,27 @@ fn bench_rejects_what_it_cannot_time() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("is a folder"), "{}", stderr(&o));
 
+    // Every scan's time is kept: a run that would keep too many is refused before it starts.
+    let many = write(dir.path(), "many.jsonl", &"{\"text\": \"a\"}\n".repeat(200));
+    let o = run(
+        &[
+            "bench",
+            "--jsonl",
+            "--passes",
+            "10000",
+            "--threads",
+            "256",
+            &many,
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("200 texts x 10000 passes x 256 threads is more than"),
+        "{}",
+        stderr(&o)
+    );
+
     let o = run(&["bench", "/no/such/file"], "");
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("/no/such/file"), "{}", stderr(&o));
