@@ -280,7 +280,7 @@ pub fn run(engine: &EngineArgs, args: &BenchArgs) -> Result<Outcome, CliError> {
             max: round2(percentile(&sorted, 100.0)),
         },
         fastest_pass_us_per_text: round2(micros(fastest_pass) / items.len() as f64),
-        scans_per_second: (samples * n) as f64 / wall.as_secs_f64().max(1e-9),
+        scans_per_second: ((samples * n) as f64 / wall.as_secs_f64().max(1e-9)).round(),
         throughput_mib_s: if total_us > 0.0 {
             round2(bytes as f64 / (1 << 20) as f64 / (total_us / 1e6))
         } else {
