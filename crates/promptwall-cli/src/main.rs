@@ -179,11 +179,12 @@ enum Command {
     /// Builds the engine, compiles every rule (`warm_up`) and scans every text once untimed
     /// (the regex engines fill their caches), then scans all the texts in turn, --passes
     /// times over (a stream of different texts, as a gateway sees them), on one thread or
-    /// on --threads threads at once. Prints each text's median scan time summarised over the texts (mean, p50, p90,
-    /// p99, max), the fastest pass, throughput, the verdicts, the slowest texts (by file and
-    /// line, never their content) and the peak memory. Times include reading the clock
-    /// around each scan (some tens of nanoseconds). All texts are held in memory: time a
-    /// sample of a large log. Exits 0, or 2 when lines were skipped.
+    /// on --threads threads at once. Prints each text's median scan time summarised over
+    /// the texts (mean, p50, p90, p99, max), the fastest pass, throughput, the verdicts,
+    /// the slowest texts (by file and line, never their content) and the peak memory.
+    /// Times include reading the clock around each scan (some tens of nanoseconds). All
+    /// texts are held in memory: time a sample of a large log. Exits 0, or 2 when lines
+    /// were skipped.
     Bench(bench::BenchArgs),
 
     /// Make a canary token to put in a system prompt.
