@@ -213,34 +213,16 @@ fn random_looking(t: &[u8]) -> bool {
 const CLASSIFY_BYTES: usize = 256;
 
 /// Bit `k` set when byte `k` of `chunk` (at most 64 bytes; missing bytes count as spaces)
-/// separates tokens: ASCII whitespace and the other control bytes up to 0x20. Eight bytes
-/// at a time, without branches.
+/// separates tokens: ASCII whitespace and the other control bytes up to 0x20. A mask of
+/// [`crate::bytemask`], 16 bytes at a time.
 fn space_bits(chunk: &[u8]) -> u64 {
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut bits = 0u64;
-    for (k, word) in chunk.chunks(8).enumerate() {
-        let x = match <[u8; 8]>::try_from(word) {
-            Ok(w) => u64::from_le_bytes(w),
-            Err(_) => {
-                let mut w = [b' '; 8];
-                w[..word.len()].copy_from_slice(word);
-                u64::from_le_bytes(w)
-            }
-        };
-        // The high bit of each byte of `y` tells whether its low seven bits are above 0x20
-        // (no carry crosses bytes: 0x7F + 0x5F < 0x100); bytes at or above 0x80 are not
-        // separators either.
-        let y = (x & LOW7) + 0x5F5F_5F5F_5F5F_5F5F;
-        let m = !(y | x) & HIGH;
-        // Gathers the eight high bits into one byte, byte 0 to bit 0.
-        let byte = (m >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
-        bits |= byte << (8 * k);
-    }
+    static SEPARATOR: crate::bytemask::Class<1> = crate::bytemask::Class::new([(0, b' ')]);
+    let bits = SEPARATOR.mask64(chunk, 0);
     if chunk.len() < 64 {
-        bits |= !0u64 << chunk.len();
+        bits | (!0u64 << chunk.len())
+    } else {
+        bits
     }
-    bits
 }
 
 /// Calls `f(start, end)` for each token of `b` (a maximal run of bytes above 0x20), in order.

@@ -115,20 +115,11 @@ fn fold_word(view: &str, text: &mut Vec<u8>, from: &mut Vec<(u32, u32)>, s: usiz
 /// Stretches of ASCII at least this long are skipped over by [`fold`].
 const SKIP_ASCII: usize = 32;
 
-/// The first non-ASCII byte at or after `from` (or the end): eight bytes at a time, so that
-/// one nearby (text that mixes scripts) costs one step.
+/// The first non-ASCII byte at or after `from` (or the end): a mask of 64 bytes at a time, so
+/// that one nearby (text that mixes scripts) costs one step.
 fn next_non_ascii(b: &[u8], from: usize) -> usize {
-    let mut i = from;
-    while let Some(word) = b.get(i..i + 8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        let high = u64::from_le_bytes(w) & 0x8080_8080_8080_8080;
-        if high != 0 {
-            return i + (high.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    (i..b.len()).find(|&k| b[k] >= 0x80).unwrap_or(b.len())
+    static NOT_ASCII: crate::bytemask::Class<1> = crate::bytemask::Class::new([(0x80, 0xFF)]);
+    NOT_ASCII.next(b, from).unwrap_or(b.len())
 }
 
 /// Folds look-alikes in `view` (a normalised view: lowercase, no invisible characters).

@@ -77,6 +77,7 @@
 #![forbid(unsafe_code)]
 
 mod abuse;
+mod bytemask;
 mod charsets;
 mod confusables;
 mod engine;

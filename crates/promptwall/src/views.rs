@@ -284,10 +284,9 @@ fn deobfuscate(text: &str, base: Option<&[(u32, u32)]>) -> Option<Derived> {
 /// bytes at a time, up to the first). `!` used as an `i` in a text without any of them is
 /// not looked for.
 fn maybe_leet(src: &[u8]) -> bool {
-    crate::matcher::next_byte_where(src, 0, |b| {
-        (b.wrapping_sub(b'0') < 10) | (b == b'@') | (b == b'$')
-    })
-    .is_some()
+    static DIGIT_AT_DOLLAR: crate::bytemask::Class<3> =
+        crate::bytemask::Class::new([(b'0', b'9'), (b'@', b'@'), (b'$', b'$')]);
+    DIGIT_AT_DOLLAR.next(src, 0).is_some()
 }
 
 /// The first spaced run ([`spaced_run`]) that starts at or after `from`, as (start, end).
@@ -352,7 +351,8 @@ fn leet_positions(src: &[u8]) -> Vec<usize> {
     let mut ident = (0usize, 0usize, false);
     // Only tokens that hold a leet character are looked at: found from each such character
     // (in real text, digits are few), the token around it is read once.
-    while let Some(p) = next_leet(src, i) {
+    let mut leet = crate::bytemask::Finder::new(&LEET, src);
+    while let Some(p) = leet.next(i) {
         let mut start = p;
         while start > i && tok(src[start - 1]) {
             start -= 1;
@@ -456,14 +456,18 @@ fn identifier(src: &[u8], start: usize, end: usize) -> (usize, usize, bool) {
 /// The longest identifier whose words may be leetspeak (`1gn0r3_4ll_pr3v10us` is 19 bytes).
 const MAX_LEET_IDENTIFIER: usize = 24;
 
-/// The position of the first leet character at or after `from` (most text has none for a
-/// long way: a search that vectorises).
-fn next_leet(src: &[u8], from: usize) -> Option<usize> {
-    crate::matcher::next_byte_where(src, from, is_leet)
-}
+/// The leet characters (see [`is_leet`]), found 64 bytes at a time: most text has none for a
+/// long way, and text full of digits has several in a block.
+static LEET: crate::bytemask::Class<6> = crate::bytemask::Class::new([
+    (b'0', b'1'),
+    (b'3', b'5'),
+    (b'7', b'7'),
+    (b'@', b'@'),
+    (b'$', b'$'),
+    (b'!', b'!'),
+]);
 
-/// One of `0 1 3 4 5 7 @ $ !`; with bitwise operators and a range test, so that the block
-/// search of [`next_leet`] vectorises with few operations.
+/// One of `0 1 3 4 5 7 @ $ !` (the bytes of [`LEET`], one at a time).
 fn is_leet(b: u8) -> bool {
     let d = b.wrapping_sub(b'0');
     ((d < 8) & (d != 2) & (d != 6)) | (b == b'@') | (b == b'$') | (b == b'!')
@@ -881,10 +885,10 @@ fn runs_into(text: &str, ascii: bool, out: &mut Vec<Run>) {
 
 /// Runs of hex, base64 and base32 characters, and words holding percent escapes.
 ///
-/// Only runs of at least `MIN_ALPHABET_RUN` characters can be decoded, and such a run holds a
-/// whole block of 8 base64 characters wherever the blocks start: the text is read a block at a
-/// time with a test that vectorises, and a percent sign is found with memchr. A percent sign
-/// ends the search for runs: the rest of its word is not looked at for them.
+/// Only runs of at least `MIN_ALPHABET_RUN` characters can be decoded: they are found in masks
+/// of the alphabet, 64 bytes at a time ([`long_alphabet_run`]), and a percent sign with
+/// memchr. A percent sign ends the search for runs: the rest of its word is not looked at for
+/// them.
 fn alphabet_and_percent_runs(bytes: &[u8], out: &mut Vec<Run>) {
     let n = bytes.len();
     let mut i = 0;
@@ -918,42 +922,50 @@ const MIN_ALPHABET_RUN: usize = {
         MIN_BASE32
     }
 };
-const _: () = assert!(MIN_ALPHABET_RUN >= 15, "a run must hold a whole block of 8");
+const _: () = assert!(MIN_ALPHABET_RUN == 16, "the block search finds runs of 16");
 
 /// The first run of base64 characters of `MIN_ALPHABET_RUN` or more that starts in
 /// `from..limit` (`bytes[limit]`, when there is one, is not a base64 character), and where it
 /// ends. `bytes[from - 1]` is not one either, or `bytes[from]` is not.
 fn long_alphabet_run(bytes: &[u8], from: usize, limit: usize) -> Option<(usize, usize)> {
-    // Bitwise `|`, not `||`: no branches, so the block test vectorises.
-    let b64 = |b: u8| {
-        ((b | 0x20).wrapping_sub(b'a') < 26)
-            | (b.wrapping_sub(b'0') < 10)
-            | (b == b'+')
-            | (b == b'/')
-            | (b == b'-')
-            | (b == b'_')
-    };
-    let mut k = from;
-    while k + 8 <= limit {
-        if !bytes[k..k + 8].iter().fold(true, |acc, &b| acc & b64(b)) {
-            k += 8;
-            continue;
-        }
-        let mut start = k;
-        while start > from && is_b64(bytes[start - 1]) {
-            start -= 1;
-        }
-        let mut end = k + 8;
-        while end < limit && is_b64(bytes[end]) {
-            end += 1;
-        }
-        if end - start >= MIN_ALPHABET_RUN {
+    let region = &bytes[..limit];
+    let mut at = from;
+    while at + MIN_ALPHABET_RUN <= limit {
+        let m = BASE64_CLASS.mask64(region, at);
+        // Bit `i`: the 16 bytes from `at + i` are all in the alphabet.
+        let mut r = m & (m >> 1);
+        r &= r >> 2;
+        r &= r >> 4;
+        r &= r >> 8;
+        // Starts `0..=48` have their 16 bytes in this block; the next block starts at 49.
+        let r = r & crate::bytemask::low_bits(49);
+        if r != 0 {
+            let p = at + r.trailing_zeros() as usize;
+            let mut start = p;
+            while start > from && is_b64(bytes[start - 1]) {
+                start -= 1;
+            }
+            let mut end = p + MIN_ALPHABET_RUN;
+            while end < limit && is_b64(bytes[end]) {
+                end += 1;
+            }
             return Some((start, end));
         }
-        k = end;
+        at += 49;
     }
     None
 }
+
+/// The base64 alphabet, standard and URL-safe.
+static BASE64_CLASS: crate::bytemask::Class<7> = crate::bytemask::Class::new([
+    (b'A', b'Z'),
+    (b'_', b'_'),
+    (b'a', b'z'),
+    (b'0', b'9'),
+    (b'+', b'+'),
+    (b'-', b'-'),
+    (b'/', b'/'),
+]);
 
 /// The run of base64 characters `bytes[i..j]`: pushed as hex, base64 or base32 when it is one.
 /// Returns where to go on from (after its `=` padding).
@@ -2034,9 +2046,10 @@ mod tests {
             });
             assert_eq!(got, plain(text.as_bytes()), "{text:?}");
             let src = text.as_bytes();
+            let mut finder = crate::bytemask::Finder::new(&LEET, src);
             for from in 0..=src.len() {
                 let want = (from..src.len()).find(|&i| is_leet(src[i]));
-                assert_eq!(next_leet(src, from), want, "{text:?} from {from}");
+                assert_eq!(finder.next(from), want, "{text:?} from {from}");
             }
         }
     }
@@ -2084,6 +2097,11 @@ mod tests {
     fn leet_characters_are_the_nine() {
         for b in 0..=255u8 {
             assert_eq!(is_leet(b), b"013457@$!".contains(&b), "{b:#04x}");
+            assert_eq!(LEET.contains(b), is_leet(b), "{b:#04x}");
+            assert_eq!(BASE64_CLASS.contains(b), is_b64(b), "{b:#04x}");
+            // A text of one byte may hold leetspeak when it has a digit, `@` or `$`.
+            let may = b.is_ascii_digit() || b == b'@' || b == b'$';
+            assert_eq!(maybe_leet(&[b]), may, "{b:#04x}");
         }
     }
 
