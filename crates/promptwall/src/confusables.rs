@@ -41,16 +41,21 @@ pub(crate) struct Folded {
 }
 
 /// Whether a Latin letter touches a non-ASCII byte: a necessary condition for a word that
-/// mixes scripts, checked with one branch-free pass that vectorises.
+/// mixes scripts, checked in masks of 64 bytes ([`crate::bytemask`]).
 fn may_mix(b: &[u8]) -> bool {
-    let n = b.len();
-    if n < 2 {
-        return false;
+    use crate::bytemask::Class;
+    static LETTER: Class<2> = Class::new([(b'A', b'Z'), (b'a', b'z')]);
+    static NOT_ASCII: Class<1> = Class::new([(0x80, 0xFF)]);
+    // Blocks 63 bytes apart, so that each pair of neighbours is within one.
+    let mut at = 0;
+    while at + 1 < b.len() {
+        let (letter, high) = (LETTER.mask64(b, at), NOT_ASCII.mask64(b, at));
+        if (letter & (high >> 1)) | (high & (letter >> 1)) != 0 {
+            return true;
+        }
+        at += 63;
     }
-    let letter = |x: u8| (x | 0x20).wrapping_sub(b'a') < 26;
-    b[..n - 1].iter().zip(&b[1..]).fold(false, |acc, (&x, &y)| {
-        acc | (letter(x) & (y >= 0x80)) | ((x >= 0x80) & letter(y))
-    })
+    false
 }
 
 /// The character starting at byte `i` of `view` (a char boundary) and its length, with a fast
@@ -281,7 +286,7 @@ mod tests {
             "_",
         ];
         let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut folded = 0;
+        let (mut folded, mut mixes) = (0, 0);
         for round in 0..20_000 {
             let mut view = String::new();
             for _ in 0..(1 + round % 30) {
@@ -298,8 +303,18 @@ mod tests {
                 let want = (from..b.len()).find(|&k| b[k] >= 0x80).unwrap_or(b.len());
                 assert_eq!(next_non_ascii(b, from), want, "{view:?} from {from}");
             }
+            let letter = |x: u8| x.is_ascii_alphabetic();
+            let mix = b
+                .windows(2)
+                .any(|w| (letter(w[0]) && w[1] >= 0x80) || (w[0] >= 0x80 && letter(w[1])));
+            mixes += usize::from(mix);
+            assert_eq!(may_mix(b), mix, "{view:?}");
         }
         assert!(folded > 1000, "texts with mixed words: {folded}");
+        assert!(
+            mixes > folded,
+            "texts where a letter touches a non-ASCII byte: {mixes}"
+        );
     }
 
     #[test]
