@@ -287,25 +287,31 @@ fn plain_run(b: &[u8], i: usize, upper: bool) -> (usize, usize, bool) {
 }
 
 /// Past stretches of plain ASCII from `j`, sixteen bytes at a time: bytes that are printable
-/// ASCII or single spaces before one (a branch-free test), followed by an ASCII byte (so a
-/// capital at the end is not the base of a combining mark). Returns the new `j` and `last`.
-/// A block that starts with a non-ASCII byte costs one test: text in other scripts, where
-/// ASCII is mostly single spaces and punctuation, goes on a character at a time.
+/// ASCII or single spaces before one, followed by an ASCII byte (so a capital at the end is
+/// not the base of a combining mark). Returns the new `j` and `last`. Read in masks of 64
+/// bytes ([`crate::bytemask`]), three blocks to a mask (the third's last byte needs the
+/// mask's 49th bit). A block that starts with a non-ASCII byte costs one test: text in other
+/// scripts, where ASCII is mostly single spaces and punctuation, goes on a character at a
+/// time.
 #[inline(always)]
 fn plain_ascii_blocks(b: &[u8], mut j: usize, mut last: usize) -> (usize, usize) {
-    while let Some(block) = b.get(j..j + 17) {
-        if (block[0] | block[1] | block[2] | block[3]) >= 0x80 {
+    use crate::bytemask::Class;
+    static PRINTABLE: Class<1> = Class::new([(0x21, 0x7E)]);
+    static SPACE: Class<1> = Class::new([(b' ', b' ')]);
+    while j + 17 <= b.len() {
+        if (b[j] | b[j + 1] | b[j + 2] | b[j + 3]) >= 0x80 {
             break;
         }
-        let printable = |x: u8| x.wrapping_sub(0x21) < 0x5E;
-        let plain = block.windows(2).fold(block[16] < 0x80, |acc, w| {
-            acc & (printable(w[0]) | ((w[0] == b' ') & printable(w[1])))
-        });
-        if !plain {
-            break;
+        let printable = PRINTABLE.mask64(b, j);
+        // Bit `k`: byte `j + k` is printable, or a space before a printable byte.
+        let plain = printable | (SPACE.mask64(b, j) & (printable >> 1));
+        for block in 0..3 {
+            if j + 17 > b.len() || (plain >> (16 * block)) & 0xFFFF != 0xFFFF || b[j + 16] >= 0x80 {
+                return (j, last);
+            }
+            j += 16;
+            last = j - 1;
         }
-        j += 16;
-        last = j - 1;
     }
     (j, last)
 }
