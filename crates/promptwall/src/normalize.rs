@@ -287,21 +287,40 @@ fn plain_run(b: &[u8], i: usize, upper: bool) -> (usize, usize, bool) {
 }
 
 /// Past stretches of plain ASCII from `j`, sixteen bytes at a time: bytes that are printable
-/// ASCII or single spaces before one, followed by an ASCII byte (so a capital at the end is
-/// not the base of a combining mark). Returns the new `j` and `last`. Read in masks of 64
-/// bytes ([`crate::bytemask`]), three blocks to a mask (the third's last byte needs the
-/// mask's 49th bit). A block that starts with a non-ASCII byte costs one test: text in other
-/// scripts, where ASCII is mostly single spaces and punctuation, goes on a character at a
-/// time.
+/// ASCII or single spaces before one (a branch-free test), followed by an ASCII byte (so a
+/// capital at the end is not the base of a combining mark). Returns the new `j` and `last`.
+/// A block that starts with a non-ASCII byte costs one test: text in other scripts, where
+/// ASCII is mostly single spaces and punctuation, goes on a character at a time. After a
+/// first plain block, the rest of a long stretch is read in masks ([`plain_ascii_masks`]).
 #[inline(always)]
-fn plain_ascii_blocks(b: &[u8], mut j: usize, mut last: usize) -> (usize, usize) {
+fn plain_ascii_blocks(b: &[u8], j: usize, last: usize) -> (usize, usize) {
+    let Some(block) = b.get(j..j + 17) else {
+        return (j, last);
+    };
+    if (block[0] | block[1] | block[2] | block[3]) >= 0x80 {
+        return (j, last);
+    }
+    let printable = |x: u8| x.wrapping_sub(0x21) < 0x5E;
+    let plain = block.windows(2).fold(block[16] < 0x80, |acc, w| {
+        acc & (printable(w[0]) | ((w[0] == b' ') & printable(w[1])))
+    });
+    if !plain {
+        return (j, last);
+    }
+    plain_ascii_masks(b, j + 16)
+}
+
+/// [`plain_ascii_blocks`] after a plain block ending at `j`: the next blocks in masks of
+/// printable bytes and spaces, 64 bytes at a time, three blocks to a mask (the third's last
+/// byte needs the mask's 49th bit). Out of line, so that the loop over characters that calls
+/// [`plain_ascii_blocks`] stays small.
+#[inline(never)]
+fn plain_ascii_masks(b: &[u8], mut j: usize) -> (usize, usize) {
     use crate::bytemask::Class;
     static PRINTABLE: Class<1> = Class::new([(0x21, 0x7E)]);
     static SPACE: Class<1> = Class::new([(b' ', b' ')]);
+    let mut last = j - 1;
     while j + 17 <= b.len() {
-        if (b[j] | b[j + 1] | b[j + 2] | b[j + 3]) >= 0x80 {
-            break;
-        }
         let printable = PRINTABLE.mask64(b, j);
         // Bit `k`: byte `j + k` is printable, or a space before a printable byte.
         let plain = printable | (SPACE.mask64(b, j) & (printable >> 1));
