@@ -437,6 +437,7 @@ impl Normalized {
         }
     }
 
+    #[inline(never)]
     fn build_ascii(&mut self, text: &str) {
         static DOUBLE_SPACE: LazyLock<memchr::memmem::Finder<'static>> =
             LazyLock::new(|| memchr::memmem::Finder::new(b"  "));
@@ -522,6 +523,7 @@ impl Normalized {
         self.text = String::from_utf8(out).unwrap_or_default();
     }
 
+    #[inline(never)]
     fn build_unicode(&mut self, src: &str) {
         self.build_unicode_runs(src, true);
     }
