@@ -1,9 +1,10 @@
 //! Classes of bytes tested 16 at a time: a bit per byte, 64 bytes to a `u64`.
 //!
 //! Several passes over every text look for a few kinds of bytes and find none over most of
-//! it: the normalised view's changes (control bytes, runs of whitespace), the token pass's
-//! separators, non-ASCII bytes for the look-alike fold, and the derived views' base64
-//! alphabet and leetspeak characters. With `wide`'s 16-byte vectors (SSE2 on x86-64, NEON on
+//! it: the normalised view's changes (control bytes, runs of whitespace) and its stretches of
+//! plain ASCII inside other scripts, the token pass's separators, non-ASCII bytes and the
+//! letters next to them for the look-alike fold, the single-byte keywords, and the derived
+//! views' base64 alphabet and leetspeak characters. With `wide`'s 16-byte vectors (SSE2 on x86-64, NEON on
 //! aarch64, plain arrays elsewhere) a class of a few ranges costs a handful of instructions
 //! for 16 bytes, and the mask gives every match in a block at once. `wide` keeps the
 //! `unsafe` of the processor's intrinsics inside it; this crate has none.
@@ -76,18 +77,11 @@ impl<const N: usize> Class<N> {
         }
     }
 
-    /// The first byte of the class at or after `from`.
+    /// The first byte of the class at or after `from` (for several searches in one text, a
+    /// [`Finder`] reads each block once).
     #[inline]
     pub(crate) fn next(&self, bytes: &[u8], from: usize) -> Option<usize> {
-        let mut at = from;
-        while at < bytes.len() {
-            let m = self.mask64(bytes, at);
-            if m != 0 {
-                return Some(at + m.trailing_zeros() as usize);
-            }
-            at += 64;
-        }
-        None
+        Finder::new(self, bytes).next(from)
     }
 }
 
@@ -147,13 +141,7 @@ pub(crate) fn low_bits(n: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn xorshift(x: &mut u64) -> u64 {
-        *x ^= *x << 13;
-        *x ^= *x >> 7;
-        *x ^= *x << 17;
-        *x
-    }
+    use crate::testing::xorshift;
 
     const CLASSES: [Class<3>; 4] = [
         Class::new([(0, 0x20), (0, 0), (0, 0)]),

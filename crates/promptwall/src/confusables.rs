@@ -8,6 +8,7 @@
 //! Latin skeleton (Unicode's confusables data, UTS #39; see build.rs). Words in other
 //! scripts that hold a letter with no Latin look-alike stay as they are.
 
+use crate::bytemask::Class;
 use crate::normalize::tables::{CONFUSABLES, CONFUSABLES_GREEK_CYRILLIC};
 
 /// The lowercase Latin skeleton of a look-alike character of another script.
@@ -40,12 +41,13 @@ pub(crate) struct Folded {
     pub first_mixed: (usize, usize),
 }
 
+/// Bytes of characters other than ASCII.
+static NOT_ASCII: Class<1> = Class::new([(0x80, 0xFF)]);
+
 /// Whether a Latin letter touches a non-ASCII byte: a necessary condition for a word that
 /// mixes scripts, checked in masks of 64 bytes ([`crate::bytemask`]).
 fn may_mix(b: &[u8]) -> bool {
-    use crate::bytemask::Class;
     static LETTER: Class<2> = Class::new([(b'A', b'Z'), (b'a', b'z')]);
-    static NOT_ASCII: Class<1> = Class::new([(0x80, 0xFF)]);
     // Blocks 63 bytes apart, so that each pair of neighbours is within one.
     let mut at = 0;
     while at + 1 < b.len() {
@@ -123,7 +125,6 @@ const SKIP_ASCII: usize = 32;
 /// The first non-ASCII byte at or after `from` (or the end): a mask of 64 bytes at a time, so
 /// that one nearby (text that mixes scripts) costs one step.
 fn next_non_ascii(b: &[u8], from: usize) -> usize {
-    static NOT_ASCII: crate::bytemask::Class<1> = crate::bytemask::Class::new([(0x80, 0xFF)]);
     NOT_ASCII.next(b, from).unwrap_or(b.len())
 }
 

@@ -886,36 +886,13 @@ impl KeywordMatcher {
     }
 }
 
-/// The first byte at or after `from` in `lo..=hi`: memchr for one byte, otherwise
-/// [`next_byte_where`].
+/// The first byte at or after `from` in `lo..=hi`: memchr for one byte, otherwise masks of
+/// the range ([`crate::bytemask`]).
 fn next_in_range(b: &[u8], from: usize, lo: u8, hi: u8) -> Option<usize> {
     if lo == hi {
         return memchr::memchr(lo, b.get(from..)?).map(|k| from + k);
     }
-    let width = hi - lo;
-    next_byte_where(b, from, |x| x.wrapping_sub(lo) <= width)
-}
-
-/// The first byte at or after `from` for which `inside` holds: 64 bytes at a time with a
-/// test that vectorises when `inside` is branch-free (an OR of bytes: a fold of booleans
-/// vectorises less well), then byte by byte in the block that has one. Most text has none of
-/// the bytes looked for over long stretches, where `position` alone goes a byte at a time.
-#[inline(always)]
-pub(crate) fn next_byte_where(b: &[u8], from: usize, inside: impl Fn(u8) -> bool) -> Option<usize> {
-    let rest = b.get(from..)?;
-    let mut blocks = rest.chunks_exact(64);
-    let mut at = from;
-    for block in &mut blocks {
-        if block.iter().fold(0u8, |acc, &x| acc | u8::from(inside(x))) != 0 {
-            return block.iter().position(|&x| inside(x)).map(|k| at + k);
-        }
-        at += 64;
-    }
-    blocks
-        .remainder()
-        .iter()
-        .position(|&x| inside(x))
-        .map(|k| at + k)
+    crate::bytemask::Class::new([(lo, hi)]).next(b, from)
 }
 
 /// Texts at least twice this long are walked as two streams, four times as four.
